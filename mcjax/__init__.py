@@ -1,0 +1,25 @@
+"""mcjax: mode collapse in adversarial training, studied fast in JAX."""
+
+__version__ = "0.1.0"
+
+from mcjax._validation import ConfigError as ConfigError
+from mcjax.config import Config as Config
+from mcjax.config import HParams as HParams
+from mcjax.config import make_hparams as make_hparams
+from mcjax.config import stack_hparams as stack_hparams
+from mcjax.losses import LOSSES as LOSSES
+from mcjax.metrics import ModeStats as ModeStats
+from mcjax.metrics import mode_stats as mode_stats
+from mcjax.remedies import REMEDIES as REMEDIES
+from mcjax.remedies import apply_remedy as apply_remedy
+from mcjax.results import GroupResult as GroupResult
+from mcjax.results import SweepResult as SweepResult
+from mcjax.sweep import Experiment as Experiment
+from mcjax.sweep import run_sweep as run_sweep
+from mcjax.targets import Target as Target
+from mcjax.targets import grid as grid
+from mcjax.targets import make_target as make_target
+from mcjax.targets import ring as ring
+from mcjax.train import TrainState as TrainState
+from mcjax.train import make_train as make_train
+from mcjax.train import make_trainer as make_trainer

@@ -1,0 +1,253 @@
+"""Sweep results: labelled per-run arrays, summary table, atomic save and load.
+
+On disk (an output folder): ``results.npz`` (every array, keys ``"<group>/<name>"``),
+``config.json`` (format version, library version, each group's ``Config``, hyperparameter settings,
+seeds and pinned target constants) and ``summary.json`` (the table, per-seed final metrics and
+timings; written last, so its presence marks a complete result). Every file is written to a
+temporary name, fsynced and renamed into place.
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import tempfile
+from typing import Any
+
+import numpy as np
+
+from mcjax._validation import ConfigError
+from mcjax.config import Config
+
+__all__ = ["GroupResult", "SweepResult", "FORMAT_VERSION", "check_out_dir", "atomic_write"]
+
+FORMAT_VERSION = 1
+RESULT_FILES = ("results.npz", "config.json", "summary.json")
+
+
+@dataclasses.dataclass
+class GroupResult:
+    """The runs of one ``Config``: ``S`` settings x ``N`` seeds.
+
+    Attributes:
+      history: ``name -> [S, N, n_logs, ...]`` logged every ``config.log_every`` steps (mode
+        statistics of ``eval_samples`` generated points, mean losses over the interval, diverged).
+      samples: ``[S, N, keep_samples, D]`` generated points of each final generator.
+      diverged: ``[S, N]`` whether the run hit a non-finite value (its state was frozen then).
+      diverged_step: ``[S, N]`` the step that did, or -1.
+    """
+
+    label: str
+    config: Config
+    setting_labels: list
+    hparams: dict
+    seeds: np.ndarray
+    log_steps: np.ndarray
+    history: dict
+    samples: np.ndarray
+    diverged: np.ndarray
+    diverged_step: np.ndarray
+    target: dict
+    compile_s: float
+    run_s: float
+
+    @property
+    def n_settings(self) -> int:
+        return len(self.setting_labels)
+
+    def row_label(self, s: int) -> str:
+        return self.label if not self.setting_labels[s] else f"{self.label}[{self.setting_labels[s]}]"
+
+    def final(self, name: str) -> np.ndarray:
+        """``[S, N]`` value of a logged metric at the last step."""
+        return self.history[name][:, :, -1]
+
+    @property
+    def run_steps(self) -> int:
+        return int(self.n_settings * len(self.seeds) * self.config.steps)
+
+
+@dataclasses.dataclass
+class SweepResult:
+    groups: list
+
+    def __getitem__(self, label: str) -> GroupResult:
+        for g in self.groups:
+            if g.label == label:
+                return g
+        raise KeyError(f"no group {label!r}; have {[g.label for g in self.groups]}")
+
+    @property
+    def compile_s(self) -> float:
+        return float(sum(g.compile_s for g in self.groups))
+
+    @property
+    def run_s(self) -> float:
+        return float(sum(g.run_s for g in self.groups))
+
+    @property
+    def run_steps_per_s(self) -> float:
+        return sum(g.run_steps for g in self.groups) / max(self.run_s, 1e-9)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per (group, setting): per-seed final metrics, as plain Python."""
+        rows = []
+        for g in self.groups:
+            for s in range(g.n_settings):
+                rows.append({
+                    "remedy": g.row_label(s),
+                    "n_modes": int(g.target["n_modes"]),
+                    "seeds": [int(x) for x in g.seeds],
+                    "modes_covered": [int(x) for x in g.final("modes_covered")[s]],
+                    "hq_fraction": [float(x) for x in g.final("hq_fraction")[s]],
+                    "reverse_kl": [float(x) for x in g.final("reverse_kl")[s]],
+                    "diverged": [bool(x) for x in g.diverged[s]],
+                })
+        return rows
+
+    def summary(self) -> dict[str, Any]:
+        """Machine-readable summary (what ``mcjax sweep --json`` prints)."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "target": self.groups[0].target if self.groups else None,
+            "remedies": {r.pop("remedy"): r for r in self.rows()},
+            "compile_s": self.compile_s,
+            "run_s": self.run_s,
+            "run_steps_per_s": self.run_steps_per_s,
+        }
+
+    def table(self) -> str:
+        """Terminal table: medians and min-max over seeds of the final metrics, non-diverged runs."""
+        head = ["remedy", "modes covered", "HQ %", "reverse KL", "diverged"]
+        lines = []
+        for r in self.rows():
+            ok = ~np.asarray(r["diverged"])
+            mc = np.asarray(r["modes_covered"])[ok]
+            hq = 100 * np.asarray(r["hq_fraction"])[ok]
+            kl = np.asarray(r["reverse_kl"])[ok]
+            n = len(r["diverged"])
+            if ok.any():
+                cells = [
+                    f"{np.median(mc):g} ({mc.min()}-{mc.max()}) of {r['n_modes']}",
+                    f"{np.median(hq):.1f} ({hq.min():.1f}-{hq.max():.1f})",
+                    f"{np.median(kl):.2f} ({kl.min():.2f}-{kl.max():.2f})",
+                ]
+            else:
+                cells = ["-", "-", "-"]
+            lines.append([r["remedy"], *cells, f"{n - ok.sum()}/{n}"])
+        widths = [max(len(head[i]), *(len(l[i]) for l in lines)) for i in range(len(head))]
+        fmt = lambda cells: " | ".join(c.ljust(w) for c, w in zip(cells, widths))
+        out = [fmt(head), "-+-".join("-" * w for w in widths)] + [fmt(l) for l in lines]
+        out.append("median (min-max) over seeds at the last step; diverged runs are left out of "
+                   "the statistics and counted in the last column")
+        return "\n".join(out)
+
+    # ---- persistence -------------------------------------------------------------------------
+
+    def save(self, out_dir: str, *, overwrite: bool = False) -> None:
+        """Writes the three result files atomically into ``out_dir`` (created if needed)."""
+        check_out_dir(out_dir, overwrite=overwrite)
+        os.makedirs(out_dir, exist_ok=True)
+        arrays: dict[str, np.ndarray] = {}
+        meta_groups = []
+        for g in self.groups:
+            p = g.label + "/"
+            arrays[p + "seeds"] = g.seeds
+            arrays[p + "log_steps"] = g.log_steps
+            arrays[p + "samples"] = g.samples
+            arrays[p + "diverged"] = g.diverged
+            arrays[p + "diverged_step"] = g.diverged_step
+            for k, v in g.hparams.items():
+                arrays[p + "hparams/" + k] = v
+            for k, v in g.history.items():
+                arrays[p + "history/" + k] = v
+            meta_groups.append({
+                "label": g.label,
+                "config": g.config.to_dict(),
+                "setting_labels": list(g.setting_labels),
+                "hparams": {k: [float(x) for x in v] for k, v in g.hparams.items()},
+                "seeds": [int(x) for x in g.seeds],
+                "target": g.target,
+                "compile_s": g.compile_s,
+                "run_s": g.run_s,
+            })
+        from mcjax import __version__
+
+        meta = {"format_version": FORMAT_VERSION, "mcjax_version": __version__, "groups": meta_groups}
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        atomic_write(os.path.join(out_dir, "results.npz"), buf.getvalue())
+        atomic_write(os.path.join(out_dir, "config.json"), json.dumps(meta, indent=2).encode())
+        atomic_write(os.path.join(out_dir, "summary.json"),
+                     json.dumps(self.summary(), indent=2).encode())
+
+    @classmethod
+    def load(cls, out_dir: str) -> "SweepResult":
+        """Reads a folder written by :meth:`save`."""
+        missing = [f for f in RESULT_FILES if not os.path.exists(os.path.join(out_dir, f))]
+        if missing:
+            raise ConfigError(f"{out_dir!r} holds no complete mcjax result (missing {', '.join(missing)})")
+        with open(os.path.join(out_dir, "config.json")) as f:
+            meta = json.load(f)
+        version = meta.get("format_version")
+        if version != FORMAT_VERSION:
+            raise ConfigError(
+                f"{out_dir!r} has result format version {version!r}; this mcjax reads version "
+                f"{FORMAT_VERSION}"
+            )
+        groups = []
+        with np.load(os.path.join(out_dir, "results.npz")) as z:
+            arrays = {k: z[k] for k in z.files}
+        for m in meta["groups"]:
+            p = m["label"] + "/"
+            sub = lambda prefix: {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+            groups.append(GroupResult(
+                label=m["label"],
+                config=Config.from_dict(m["config"]),
+                setting_labels=m["setting_labels"],
+                hparams=sub(p + "hparams/"),
+                seeds=arrays[p + "seeds"],
+                log_steps=arrays[p + "log_steps"],
+                history=sub(p + "history/"),
+                samples=arrays[p + "samples"],
+                diverged=arrays[p + "diverged"],
+                diverged_step=arrays[p + "diverged_step"],
+                target=m["target"],
+                compile_s=m["compile_s"],
+                run_s=m["run_s"],
+            ))
+        return cls(groups=groups)
+
+
+def check_out_dir(out_dir: str, *, overwrite: bool = False) -> None:
+    """Refuses an output folder that already holds results, unless ``overwrite``."""
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ConfigError(f"output path {out_dir!r} exists and is not a folder")
+    present = [f for f in RESULT_FILES if os.path.exists(os.path.join(out_dir, f))]
+    if present and not overwrite:
+        raise ConfigError(
+            f"output folder {out_dir!r} already holds results ({', '.join(present)}); choose "
+            "another --out or pass --overwrite"
+        )
+
+
+def atomic_write(path: str, data: bytes) -> None:
+    """Writes ``data`` to ``path`` so that a reader sees the old file or the new one, never half."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

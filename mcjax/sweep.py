@@ -1,0 +1,177 @@
+"""Seeds x settings sweeps: many runs of one ``Config`` in one compiled, vmapped program.
+
+A sweep is a list of :class:`Experiment` (one per ``Config``, e.g. one per remedy), each with a
+stack of ``HParams`` settings ``[S]``, trained for every seed ``[N]``: ``S * N`` runs on one run
+axis, ``jit(vmap(train))``. Long runs are cut into chunks of the scan so one progress bar advances
+per chunk without host callbacks in the hot loop.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from typing import NamedTuple, Sequence, TextIO
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mcjax._validation import ConfigError, check_positive_int
+from mcjax.config import Config, HParams
+from mcjax.results import GroupResult, SweepResult
+from mcjax.train import make_trainer
+
+__all__ = ["Experiment", "run_sweep", "run_keys", "chunk_size"]
+
+
+class Experiment(NamedTuple):
+    """One compiled program of a sweep.
+
+    Attributes:
+      label: name shown in tables and figures (e.g. the remedy).
+      config: the static ``Config``.
+      hparams: ``HParams`` with a leading settings axis ``[S]`` (see ``stack_hparams``).
+      setting_labels: ``S`` short labels, e.g. ``("lr_d=0.001", "lr_d=0.0003")``; ``("",)`` for one.
+    """
+
+    label: str
+    config: Config
+    hparams: HParams
+    setting_labels: tuple = ("",)
+
+
+def run_keys(seeds: Sequence[int], n_settings: int) -> jax.Array:
+    """Typed keys for the run axis: run ``s * N + n`` gets ``jax.random.key(seeds[n])``."""
+    seeds = jnp.asarray(np.tile(np.asarray(seeds, dtype=np.uint32), n_settings))
+    return jax.vmap(jax.random.key)(seeds)
+
+
+def chunk_size(n_logs: int, max_chunks: int = 20) -> int:
+    """Logging intervals per chunk: the smallest divisor of ``n_logs`` giving at most ``max_chunks`` chunks."""
+    for d in range(1, n_logs + 1):
+        if n_logs % d == 0 and n_logs // d <= max_chunks:
+            return d
+    return n_logs
+
+
+def _check_seeds(seeds: Sequence[int]) -> list[int]:
+    seeds = list(seeds)
+    if not seeds:
+        raise ConfigError("at least one seed is needed")
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 0 <= s < 2**32:
+            raise ConfigError(f"seeds must be integers in [0, 2**32), got {s!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"seeds must be distinct, got {seeds}")
+    return [int(s) for s in seeds]
+
+
+def run_sweep(
+    experiments: Sequence[Experiment],
+    seeds: Sequence[int] | int,
+    *,
+    progress: bool = True,
+    stream: TextIO | None = None,
+    max_chunks: int = 20,
+) -> SweepResult:
+    """Trains every experiment for every seed; returns labelled per-run results.
+
+    Args:
+      experiments: the programs to run, one compilation each.
+      seeds: seed list, or ``n`` for seeds ``0..n-1``.
+      progress: show one tqdm bar (on ``stream``, default stderr) for the whole sweep.
+      max_chunks: the scan is cut into at most this many chunks per experiment.
+
+    Returns:
+      A :class:`~mcjax.results.SweepResult`; run ``(s, n)`` of an experiment is bitwise the run
+      ``make_train(config)(hparams[s], jax.random.key(seeds[n]))`` up to float reassociation.
+    """
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        check_positive_int("seeds", int(seeds))
+        seeds = list(range(int(seeds)))
+    seeds = _check_seeds(seeds)
+    if not experiments:
+        raise ConfigError("a sweep needs at least one experiment")
+    labels = [e.label for e in experiments]
+    if len(set(labels)) != len(labels):
+        raise ConfigError(f"experiment labels must be distinct, got {labels}")
+    n_seeds = len(seeds)
+    total = sum(len(e.setting_labels) * n_seeds * e.config.steps for e in experiments)
+    stream = sys.stderr if stream is None else stream
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, unit="run-step", unit_scale=True, disable=not progress, file=stream,
+               dynamic_ncols=True)
+    groups = []
+    try:
+        for exp in experiments:
+            groups.append(_run_experiment(exp, seeds, bar, max_chunks))
+    finally:
+        bar.close()
+    return SweepResult(groups=groups)
+
+
+def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int) -> GroupResult:
+    cfg = exp.config
+    n_set = int(np.shape(exp.hparams.lr_g)[0]) if np.ndim(exp.hparams.lr_g) else 0
+    if n_set == 0 or any(np.shape(v) != (n_set,) for v in exp.hparams):
+        raise ConfigError(
+            f"{exp.label}: hparams need one leading settings axis of equal length, got shapes "
+            f"{[np.shape(v) for v in exp.hparams]}"
+        )
+    if len(exp.setting_labels) != n_set:
+        raise ConfigError(f"{exp.label}: {n_set} settings but {len(exp.setting_labels)} labels")
+    n_seeds = len(seeds)
+    n_runs = n_set * n_seeds
+    trainer = make_trainer(cfg)
+    hp_runs = jax.tree.map(lambda a: jnp.repeat(jnp.asarray(a, jnp.float32), n_seeds), exp.hparams)
+    keys = run_keys(seeds, n_set)
+    chunk = chunk_size(cfg.n_logs, max_chunks)
+
+    bar.set_description(f"{exp.label}: compiling")
+    t0 = time.perf_counter()
+    init = jax.jit(jax.vmap(trainer.init)).lower(hp_runs, keys).compile()
+    advance = (
+        jax.jit(jax.vmap(lambda h, s: trainer.advance(h, s, chunk)), donate_argnums=1)
+        .lower(hp_runs, jax.eval_shape(jax.vmap(trainer.init), hp_runs, keys))
+        .compile()
+    )
+    evaluate = jax.jit(jax.vmap(trainer.evaluate)).lower(
+        jax.eval_shape(jax.vmap(trainer.init), hp_runs, keys)
+    ).compile()
+    compile_s = time.perf_counter() - t0
+
+    bar.set_description(exp.label)
+    t0 = time.perf_counter()
+    state = init(hp_runs, keys)
+    chunks = []
+    for _ in range(cfg.n_logs // chunk):
+        state, hist = advance(hp_runs, state)
+        chunks.append(jax.device_get(hist))
+        bar.update(n_runs * chunk * cfg.log_every)
+    _, samples = evaluate(state)
+    samples = np.asarray(samples[:, : cfg.keep_samples])
+    run_s = time.perf_counter() - t0
+
+    history = {k: np.concatenate([c[k] for c in chunks], axis=1) for k in chunks[0]}
+
+    def grid(a):
+        a = np.asarray(a)
+        return a.reshape((n_set, n_seeds) + a.shape[1:])
+
+    state = jax.device_get(state)
+    return GroupResult(
+        label=exp.label,
+        config=cfg,
+        setting_labels=list(exp.setting_labels),
+        hparams={k: np.asarray(v) for k, v in exp.hparams._asdict().items()},
+        seeds=np.asarray(seeds),
+        log_steps=np.asarray(history.pop("step")[0]),
+        history={k: grid(v) for k, v in history.items()},
+        samples=grid(samples),
+        diverged=grid(state.diverged),
+        diverged_step=grid(state.diverged_step),
+        target=cfg.make_target().describe(),
+        compile_s=compile_s,
+        run_s=run_s,
+    )
