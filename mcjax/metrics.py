@@ -78,7 +78,7 @@ def mode_stats(samples: jax.Array, target: Target) -> ModeStats:
     p = jnp.where(any_hq, counts / jnp.maximum(total, 1.0), jnp.zeros_like(counts).at[0].set(1.0))
     log_k = jnp.log(jnp.asarray(k, jnp.float32))
     entropy = -jnp.sum(_xlogy(p, p))
-    reverse_kl = log_k - entropy
+    reverse_kl = jnp.maximum(log_k - entropy, 0.0)
     m = 0.5 * (p + 1.0 / k)
     js = 0.5 * jnp.sum(_xlogy(p, p / m)) + 0.5 * jnp.sum((1.0 / k) * jnp.log((1.0 / k) / m))
     return ModeStats(

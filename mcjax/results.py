@@ -108,9 +108,10 @@ class SweepResult:
 
     def summary(self) -> dict[str, Any]:
         """Machine-readable summary (what ``mcjax sweep --json`` prints)."""
+        targets = [g.target for g in self.groups]
         return {
             "format_version": FORMAT_VERSION,
-            "target": self.groups[0].target if self.groups else None,
+            "target": targets[0] if targets and all(t == targets[0] for t in targets) else targets,
             "remedies": {r.pop("remedy"): r for r in self.rows()},
             "compile_s": self.compile_s,
             "run_s": self.run_s,
@@ -149,6 +150,9 @@ class SweepResult:
         """Writes the three result files atomically into ``out_dir`` (created if needed)."""
         check_out_dir(out_dir, overwrite=overwrite)
         os.makedirs(out_dir, exist_ok=True)
+        summary_path = os.path.join(out_dir, "summary.json")
+        if os.path.exists(summary_path):  # overwrite: never leave an old summary beside new arrays
+            os.unlink(summary_path)
         arrays: dict[str, np.ndarray] = {}
         meta_groups = []
         for g in self.groups:
@@ -179,7 +183,7 @@ class SweepResult:
         np.savez_compressed(buf, **arrays)
         atomic_write(os.path.join(out_dir, "results.npz"), buf.getvalue())
         atomic_write(os.path.join(out_dir, "config.json"), json.dumps(meta, indent=2).encode())
-        atomic_write(os.path.join(out_dir, "summary.json"),
+        atomic_write(summary_path,
                      json.dumps(self.summary(), indent=2).encode())
 
     @classmethod
@@ -236,7 +240,10 @@ def atomic_write(path: str, data: bytes) -> None:
     """Writes ``data`` to ``path`` so that a reader sees the old file or the new one, never half."""
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600 files; give the usual permissions
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -7,6 +7,7 @@ per chunk without host callbacks in the hot loop.
 """
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from typing import NamedTuple, Sequence, TextIO
@@ -20,7 +21,7 @@ from mcjax.config import Config, HParams
 from mcjax.results import GroupResult, SweepResult
 from mcjax.train import make_trainer
 
-__all__ = ["Experiment", "run_sweep", "run_keys", "chunk_size"]
+__all__ = ["Experiment", "run_sweep", "run_keys", "chunk_size", "compiled_programs"]
 
 
 class Experiment(NamedTuple):
@@ -51,6 +52,27 @@ def chunk_size(n_logs: int, max_chunks: int = 20) -> int:
         if n_logs % d == 0 and n_logs // d <= max_chunks:
             return d
     return n_logs
+
+
+@functools.lru_cache(maxsize=16)
+def compiled_programs(config: Config, n_runs: int, chunk: int):
+    """Ahead-of-time compiled ``(init, advance, evaluate)`` over ``n_runs`` runs, cached per process.
+
+    ``advance`` runs ``chunk`` logging intervals and donates the state. Hyperparameter *values* are
+    arguments, so any sweep of the same ``config`` and run count reuses these programs.
+    """
+    trainer = make_trainer(config)
+    hp = HParams(*[jax.ShapeDtypeStruct((n_runs,), jnp.float32) for _ in HParams._fields])
+    keys = jax.ShapeDtypeStruct((n_runs,), jax.random.key(0).dtype)
+    state = jax.eval_shape(jax.vmap(trainer.init), hp, keys)
+    init = jax.jit(jax.vmap(trainer.init)).lower(hp, keys).compile()
+    advance = (
+        jax.jit(jax.vmap(lambda h, s: trainer.advance(h, s, chunk)), donate_argnums=1)
+        .lower(hp, state)
+        .compile()
+    )
+    evaluate = jax.jit(jax.vmap(trainer.evaluate)).lower(state).compile()
+    return init, advance, evaluate
 
 
 def _check_seeds(seeds: Sequence[int]) -> list[int]:
@@ -94,6 +116,9 @@ def run_sweep(
     labels = [e.label for e in experiments]
     if len(set(labels)) != len(labels):
         raise ConfigError(f"experiment labels must be distinct, got {labels}")
+    for label in labels:
+        if not label or "/" in label:
+            raise ConfigError(f"experiment label {label!r} must be non-empty and contain no '/'")
     n_seeds = len(seeds)
     total = sum(len(e.setting_labels) * n_seeds * e.config.steps for e in experiments)
     stream = sys.stderr if stream is None else stream
@@ -123,22 +148,13 @@ def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int) -> 
         raise ConfigError(f"{exp.label}: {n_set} settings but {len(exp.setting_labels)} labels")
     n_seeds = len(seeds)
     n_runs = n_set * n_seeds
-    trainer = make_trainer(cfg)
     hp_runs = jax.tree.map(lambda a: jnp.repeat(jnp.asarray(a, jnp.float32), n_seeds), exp.hparams)
     keys = run_keys(seeds, n_set)
     chunk = chunk_size(cfg.n_logs, max_chunks)
 
     bar.set_description(f"{exp.label}: compiling")
     t0 = time.perf_counter()
-    init = jax.jit(jax.vmap(trainer.init)).lower(hp_runs, keys).compile()
-    advance = (
-        jax.jit(jax.vmap(lambda h, s: trainer.advance(h, s, chunk)), donate_argnums=1)
-        .lower(hp_runs, jax.eval_shape(jax.vmap(trainer.init), hp_runs, keys))
-        .compile()
-    )
-    evaluate = jax.jit(jax.vmap(trainer.evaluate)).lower(
-        jax.eval_shape(jax.vmap(trainer.init), hp_runs, keys)
-    ).compile()
+    init, advance, evaluate = compiled_programs(cfg, n_runs, chunk)
     compile_s = time.perf_counter() - t0
 
     bar.set_description(exp.label)

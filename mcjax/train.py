@@ -130,8 +130,9 @@ def make_trainer(config: Config) -> Trainer:
         k_step = jax.random.fold_in(state.train_key, state.step)
         k_critic, k_gen = jax.random.split(k_step)
 
-        def critic_update(carry, k):
+        def critic_update(carry, i):
             d_params, d_opt = carry
+            k = jax.random.fold_in(k_critic, i)
             value, grads = jax.value_and_grad(critic_loss)(d_params, state.g_params, hp, k)
             updates, d_opt = d_tx.update(grads, d_opt, d_params)
             d_params = optax.apply_updates(d_params, updates)
@@ -140,20 +141,21 @@ def make_trainer(config: Config) -> Trainer:
             return (d_params, d_opt), value
 
         (d_params, d_opt), d_values = jax.lax.scan(
-            critic_update, (state.d_params, state.d_opt), jax.random.split(k_critic, config.n_critic)
+            critic_update, (state.d_params, state.d_opt), jnp.arange(config.n_critic)
         )
         g_value, g_grads = jax.value_and_grad(generator_loss)(state.g_params, d_params, k_gen)
         g_updates, g_opt = g_tx.update(g_grads, state.g_opt, state.g_params)
         g_params = optax.apply_updates(state.g_params, g_updates)
 
         d_value = jnp.mean(d_values)
-        new = state._replace(
-            g_params=g_params, d_params=d_params, g_opt=g_opt, d_opt=d_opt, step=state.step + 1
-        )
         ok = _all_finite((g_params, d_params, d_values, g_value)) & ~state.diverged
         newly_bad = ~ok & ~state.diverged
-        kept = jax.tree.map(lambda n, o: jnp.where(ok, n, o), new, state)
-        kept = kept._replace(
+        keep = lambda n, o: jax.tree.map(lambda a, b: jnp.where(ok, a, b), n, o)
+        kept = state._replace(
+            g_params=keep(g_params, state.g_params),
+            d_params=keep(d_params, state.d_params),
+            g_opt=keep(g_opt, state.g_opt),
+            d_opt=keep(d_opt, state.d_opt),
             step=state.step + 1,
             diverged=state.diverged | newly_bad,
             diverged_step=jnp.where(newly_bad, state.step, state.diverged_step),
@@ -161,7 +163,9 @@ def make_trainer(config: Config) -> Trainer:
         return kept, (d_value, g_value)
 
     def evaluate(state: TrainState):
-        z = jax.random.normal(state.eval_key, (config.eval_samples, L))
+        # The same latent points at every evaluation, so occupancy curves track the generator,
+        # not resampling noise: a deliberate reuse of eval_key, hence the clone.
+        z = jax.random.normal(jax.random.clone(state.eval_key), (config.eval_samples, L))
         samples = generate(state.g_params, z)
         stats = mode_stats(samples, target)._asdict()
         return stats, samples
