@@ -163,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return {"sweep": _sweep, "show": _show, "remedies": _remedies}[args.command](args)
     except ConfigError as e:
         msg = str(e)
-        first = msg.split(" ", 1)[0].split("=", 1)[0]
+        first = msg.split(" ", 1)[0]
         if first in _FLAG_NAMES:
             msg = "--" + first.replace("_", "-") + msg[len(first):]
         print(f"mcjax: error: {msg}", file=sys.stderr)

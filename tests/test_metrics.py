@@ -62,7 +62,7 @@ def test_samples_from_target_cover_everything(target, seed):
     # The issue asks for hq_fraction >= 0.99, but with HQ = (Mahalanobis distance < 3), the
     # VEEGAN/PacGAN definition (also PacGAN's own MetricLogger), exact samples of a 2-D Gaussian
     # are HQ with probability P(chi2_2 < 9) = 1 - e^{-4.5} = 0.98889 < 0.99. So we check that
-    # closed form instead; 5 binomial standard errors (~0.0105 * 0.2 = 0.0021 each).
+    # closed form instead, to 5 binomial standard errors (sqrt(p (1 - p) / 2500) = 0.0021 each).
     se = math.sqrt(P_HQ_2D * (1 - P_HQ_2D) / N)
     assert abs(float(s.hq_fraction) - P_HQ_2D) < 5 * se
     assert float(s.hq_fraction) >= 0.98  # 4 standard errors under P_HQ_2D.
