@@ -49,6 +49,10 @@ class Trainer(NamedTuple):
       train: ``(hparams, key) -> (state, history)``, the whole run: ``advance(init(...), steps // log_every)``.
       generate: ``(g_params, z) -> samples``.
       evaluate: ``(state) -> (stats dict, samples)`` on ``eval_samples`` points from the eval key.
+      critic_loss: ``(d_params, g_params, hparams, key) -> scalar``, the critic's training loss on
+        one batch (penalties included), minimised by the critic.
+      generator_loss: ``(g_params, d_params, key) -> scalar``, the generator's training loss on one
+        batch, minimised by the generator. With the same key, both see the same batch.
     """
 
     init: Callable
@@ -56,6 +60,8 @@ class Trainer(NamedTuple):
     train: Callable
     generate: Callable
     evaluate: Callable
+    critic_loss: Callable
+    generator_loss: Callable
 
 
 def make_optimizer(kind: str, lr: jax.Array, hp: HParams) -> optax.GradientTransformation:
@@ -114,7 +120,7 @@ def make_trainer(config: Config) -> Trainer:
     def critic_loss(d_params, g_params, hp, key):
         k_real, k_z, k_pen = jax.random.split(key, 3)
         real = target.sample(k_real, B)
-        fake = jax.lax.stop_gradient(generate(g_params, jax.random.normal(k_z, (B, L))))
+        fake = generate(g_params, jax.random.normal(k_z, (B, L)))
         D = critic_fn(d_params)
         value = loss.critic(D(real), D(fake))
         if config.penalty == "gp":
@@ -190,7 +196,8 @@ def make_trainer(config: Config) -> Trainer:
     def train(hp: HParams, key: jax.Array):
         return advance(hp, init(hp, key), config.n_logs)
 
-    return Trainer(init=init, advance=advance, train=train, generate=generate, evaluate=evaluate)
+    return Trainer(init=init, advance=advance, train=train, generate=generate, evaluate=evaluate,
+                   critic_loss=critic_loss, generator_loss=generator_loss)
 
 
 def make_train(config: Config) -> Callable:
