@@ -23,8 +23,8 @@ from mcjax._validation import (
 
 __all__ = ["Config", "HParams", "make_hparams", "stack_hparams", "OPTIMIZERS", "PENALTIES"]
 
-OPTIMIZERS = ("adam", "rmsprop", "sgd")
-PENALTIES = ("none", "gp")
+OPTIMIZERS = ("adam", "rmsprop", "sgd", "muon")
+PENALTIES = ("none", "gp", "r1", "r2")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,10 +42,29 @@ class Config:
       steps: generator steps.
       n_critic: critic steps per generator step (alternating updates).
       loss: a key of ``mcjax.losses.LOSSES``.
-      penalty: critic penalty: ``none`` or ``gp`` (WGAN-GP, weight ``HParams.gp_weight``).
+      penalty: critic penalty of weight ``HParams.penalty_weight``: ``none``, ``gp`` (WGAN-GP,
+        ``w E (||grad D(xhat)|| - 1)^2``), ``r1`` / ``r2`` (``w/2 E ||grad D||^2`` on real /
+        generated data).
       clip: clip critic weights to ``[-HParams.clip_value, HParams.clip_value]`` after each step.
-      optimizer: ``adam`` (lr, beta1, beta2), ``rmsprop`` (lr, decay = beta2) or ``sgd``
-        (lr, momentum = beta1), the same kind for both players.
+      instance_noise: add Gaussian noise of std ``HParams.noise_std``, annealed linearly to 0 over
+        training, to the critic's real and generated inputs (Sonderby et al. 2017).
+      spectral_norm: divide every critic kernel by its spectral norm (one power iteration a step).
+      pack: PacGAN packing degree ``m``: the critic sees ``m`` samples concatenated.
+      mbd_kernels, mbd_dim: minibatch-discrimination kernels (0: off) and their dimension.
+      mbstd: append the minibatch standard-deviation feature to the critic.
+      feature_matching: the generator matches the mean of the critic's last hidden features.
+      entropy: subtract ``HParams.entropy_weight`` times a k-NN entropy estimate (``entropy_k``
+        neighbours) of the generated batch from the generator's loss.
+      mode_seeking: add ``HParams.ms_weight`` times MSGAN's mode-seeking term.
+      update: ``alternating`` (critic steps, then a generator step), or a simultaneous rule:
+        ``simultaneous``, ``consensus`` (gamma = ``HParams.consensus_gamma``), ``sga`` (lambda =
+        ``HParams.sga_lambda``), ``extragradient``, ``optimistic``; these need ``n_critic = 1``.
+      unroll: the generator differentiates through this many critic updates (0: off).
+      ema: also keep (and evaluate) an exponential moving average of the generator's weights with
+        decay ``HParams.ema_decay``.
+      optimizer: ``adam`` (lr, beta1, beta2), ``rmsprop`` (lr, decay = beta2), ``sgd``
+        (lr, momentum = beta1) or ``muon`` (lr, momentum = beta1; Adam with beta1, beta2 on
+        non-matrix parameters), the same kind for both players.
       log_every: steps between two logged evaluations; must divide ``steps``.
       eval_samples: generated samples per evaluation (2500 in VEEGAN/PacGAN).
       keep_samples: generated samples per run kept in the results for figures.
@@ -63,6 +82,19 @@ class Config:
     loss: str = "non-saturating"
     penalty: str = "none"
     clip: bool = False
+    instance_noise: bool = False
+    spectral_norm: bool = False
+    pack: int = 1
+    mbd_kernels: int = 0
+    mbd_dim: int = 5
+    mbstd: bool = False
+    feature_matching: bool = False
+    entropy: bool = False
+    entropy_k: int = 3
+    mode_seeking: bool = False
+    update: str = "alternating"
+    unroll: int = 0
+    ema: bool = False
     optimizer: str = "adam"
     log_every: int = 200
     eval_samples: int = 2500
@@ -74,9 +106,27 @@ class Config:
         from mcjax.targets import TARGETS
 
         check_choice("target", self.target, TARGETS)
+        from mcjax.game import UPDATE_RULES
+
         for name in ("latent_dim", "width", "depth", "batch_size", "steps", "n_critic",
-                     "log_every", "eval_samples", "keep_samples"):
+                     "log_every", "eval_samples", "keep_samples", "pack", "mbd_dim", "entropy_k"):
             check_positive_int(name, getattr(self, name))
+        for name in ("mbd_kernels", "unroll"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ConfigError(f"{name} must be an integer >= 0, got {v!r}")
+        check_choice("update rule", self.update, UPDATE_RULES)
+        if self.update != "alternating" and (self.n_critic != 1 or self.unroll):
+            raise ConfigError(
+                f"update={self.update!r} takes one simultaneous step of both players: it needs "
+                f"n_critic=1 and unroll=0, got n_critic={self.n_critic}, unroll={self.unroll}"
+            )
+        if self.entropy and self.entropy_k >= self.batch_size:
+            raise ConfigError(
+                f"entropy_k={self.entropy_k} must be smaller than batch_size={self.batch_size}"
+            )
+        if self.mode_seeking and self.batch_size < 2:
+            raise ConfigError("mode_seeking needs batch_size >= 2")
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("loss", self.loss, LOSSES)
         check_choice("penalty", self.penalty, PENALTIES)
@@ -136,20 +186,32 @@ class HParams(NamedTuple):
       lr_d: critic learning rate.
       beta1: Adam's first-moment decay; SGD's momentum.
       beta2: Adam's second-moment decay; RMSProp's decay.
-      gp_weight: weight of the WGAN-GP penalty (used when ``Config.penalty == "gp"``).
-      clip_value: critic weight-clipping bound (used when ``Config.clip``).
+      penalty_weight: weight of the critic penalty (``Config.penalty``).
+      clip_value: critic weight-clipping bound (``Config.clip``).
+      noise_std: initial instance-noise standard deviation (``Config.instance_noise``).
+      entropy_weight: weight of the generator's entropy bonus (``Config.entropy``).
+      ms_weight: weight of the mode-seeking term (``Config.mode_seeking``).
+      consensus_gamma: consensus-optimisation weight (``Config.update == "consensus"``).
+      sga_lambda: symplectic-gradient-adjustment weight (``Config.update == "sga"``).
+      ema_decay: decay of the generator's weight average (``Config.ema``).
     """
 
     lr_g: Any = 1e-3
     lr_d: Any = 1e-3
     beta1: Any = 0.5
     beta2: Any = 0.999
-    gp_weight: Any = 10.0
+    penalty_weight: Any = 10.0
     clip_value: Any = 0.01
+    noise_std: Any = 0.1
+    entropy_weight: Any = 0.1
+    ms_weight: Any = 1.0
+    consensus_gamma: Any = 1.0
+    sga_lambda: Any = 1.0
+    ema_decay: Any = 0.999
 
 
 _POSITIVE = ("lr_g", "lr_d")
-_UNIT = ("beta1", "beta2")
+_UNIT = ("beta1", "beta2", "ema_decay")
 
 
 def make_hparams(**values: Any) -> HParams:

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from mcjax import losses, nets
+from mcjax import game, losses, nets, objectives
 from mcjax.config import Config, HParams
 from mcjax.metrics import mode_stats
 
@@ -26,7 +26,11 @@ __all__ = ["TrainState", "Trainer", "make_trainer", "make_train", "make_optimize
 
 
 class TrainState(NamedTuple):
-    """Everything a run carries from one step to the next (a pytree; stacked over runs in a sweep)."""
+    """Everything a run carries from one step to the next (a pytree; stacked over runs in a sweep).
+
+    ``sn_u`` (spectral-norm power-iteration vectors), ``g_ema`` (averaged generator) and
+    ``prev_xi`` (last simultaneous gradient, for optimistic updates) are ``None`` when unused.
+    """
 
     g_params: Any
     d_params: Any
@@ -37,6 +41,9 @@ class TrainState(NamedTuple):
     eval_key: jax.Array
     diverged: jax.Array  # bool
     diverged_step: jax.Array  # int32: first step that produced a non-finite value, -1 if none
+    sn_u: Any = None
+    g_ema: Any = None
+    prev_xi: Any = None
 
 
 class Trainer(NamedTuple):
@@ -46,13 +53,18 @@ class Trainer(NamedTuple):
       init: ``(hparams, key) -> TrainState``.
       advance: ``(hparams, state, n_logs) -> (state, history)``: ``n_logs * log_every`` more steps
         (``n_logs`` static), history arrays of leading size ``n_logs``.
-      train: ``(hparams, key) -> (state, history)``, the whole run: ``advance(init(...), steps // log_every)``.
+      train: ``(hparams, key) -> (state, history)``, the whole run.
       generate: ``(g_params, z) -> samples``.
-      evaluate: ``(state) -> (stats dict, samples)`` on ``eval_samples`` points from the eval key.
-      critic_loss: ``(d_params, g_params, hparams, key) -> scalar``, the critic's training loss on
-        one batch (penalties included), minimised by the critic.
-      generator_loss: ``(g_params, d_params, key) -> scalar``, the generator's training loss on one
-        batch, minimised by the generator. With the same key, both see the same batch.
+      evaluate: ``(state) -> (stats dict, samples)`` on ``eval_samples`` points from the eval key
+        (with ``Config.ema``, the averaged generator's stats too, prefixed ``ema_``).
+      critic_loss: ``(d_params, g_params, hparams, key, step=0, sn_u=None) -> scalar``: the critic's
+        training loss on one batch, penalties included. It depends on ``g_params`` through the
+        generated batch (no stop-gradient), as the game Jacobian needs.
+      generator_loss: ``(g_params, d_params, hparams, key, step=0, sn_u=None, d_opt=None) ->
+        scalar``: the generator's training loss on one batch (unrolled through the critic's
+        updates when ``Config.unroll``, which needs ``d_opt``).
+      xi: ``(params, hparams, key, step=0, sn_u=None) -> xi``: the simultaneous gradient of both
+        players at ``params = (g_params, d_params)`` on one batch.
     """
 
     init: Callable
@@ -62,48 +74,69 @@ class Trainer(NamedTuple):
     evaluate: Callable
     critic_loss: Callable
     generator_loss: Callable
+    xi: Callable
 
 
-def make_optimizer(kind: str, lr: jax.Array, hp: HParams) -> optax.GradientTransformation:
-    """Optimizer of ``kind`` with traced learning rate and betas (see ``Config.optimizer``)."""
+def make_optimizer(kind: str, lr: jax.Array, hp: HParams, *, differentiable: bool = False
+                   ) -> optax.GradientTransformation:
+    """Optimizer of ``kind`` with traced learning rate and betas (see ``Config.optimizer``).
+
+    ``differentiable`` adds ``eps_root`` inside Adam's square root so that gradients *through* an
+    update (unrolled GANs) stay finite where a second moment is exactly 0.
+    """
+    eps_root = 1e-12 if differentiable else 0.0
     if kind == "adam":
-        return optax.adam(lr, b1=hp.beta1, b2=hp.beta2)
+        return optax.adam(lr, b1=hp.beta1, b2=hp.beta2, eps_root=eps_root)
     if kind == "rmsprop":
-        return optax.rmsprop(lr, decay=hp.beta2)
+        return optax.rmsprop(lr, decay=hp.beta2, eps=1e-8)
     if kind == "sgd":
         return optax.sgd(lr, momentum=hp.beta1)
+    if kind == "muon":
+        return optax.contrib.muon(lr, beta=hp.beta1, adam_b1=hp.beta1, adam_b2=hp.beta2,
+                                  adam_eps_root=eps_root)
     raise ValueError(f"unknown optimizer {kind!r}")
 
 
 def _all_finite(tree) -> jax.Array:
-    leaves = jax.tree.leaves(tree)
+    leaves = [x for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.inexact)]
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
 
 
 def make_trainer(config: Config) -> Trainer:
     """Builds the pure training program for ``config`` (see module docstring)."""
-    target = config.make_target()
-    gen = nets.generator(config.width, config.depth, target.dim, config.activation)
-    crit = nets.critic(config.width, config.depth, config.activation)
-    loss = losses.LOSSES[config.loss]
-    B, L = config.batch_size, config.latent_dim
+    cfg = config
+    target = cfg.make_target()
+    gen = nets.generator(cfg.width, cfg.depth, target.dim, cfg.activation)
+    crit = nets.critic(cfg.width, cfg.depth, cfg.activation, mbd_kernels=cfg.mbd_kernels,
+                       mbd_dim=cfg.mbd_dim, mbstd=cfg.mbstd)
+    loss = losses.LOSSES[cfg.loss]
+    B, L, M = cfg.batch_size, cfg.latent_dim, cfg.pack
+    simultaneous = cfg.update != "alternating"
 
     def generate(g_params, z):
         return gen.apply(g_params, z)
 
-    def critic_fn(d_params):
-        return lambda x: crit.apply(d_params, x)[:, 0]
-
     def optimizers(hp: HParams):
-        return (
-            make_optimizer(config.optimizer, hp.lr_g, hp),
-            make_optimizer(config.optimizer, hp.lr_d, hp),
-        )
+        g_tx = make_optimizer(cfg.optimizer, hp.lr_g, hp)
+        d_tx = make_optimizer(cfg.optimizer, hp.lr_d, hp, differentiable=cfg.unroll > 0)
+        return g_tx, d_tx
+
+    def critic_on(d_params, sn_u):
+        """``x [B*m, D] -> (logits [B], features)`` of the (normalised) critic on packed input."""
+        if cfg.spectral_norm:
+            d_params, _ = nets.spectral_normalize(d_params, sn_u)
+        return lambda packed: crit.apply(d_params, packed)
+
+    def noise(x, key, hp, step):
+        if not cfg.instance_noise:
+            return x
+        std = hp.noise_std * jnp.maximum(0.0, 1.0 - step.astype(jnp.float32) / cfg.steps)
+        return x + std * jax.random.normal(key, x.shape, x.dtype)
 
     def init(hp: HParams, key: jax.Array) -> TrainState:
-        k_g, k_d, k_train, k_eval = jax.random.split(key, 4)
+        k_g, k_d, k_train, k_eval, k_sn = jax.random.split(key, 5)
         g_params = gen.init(k_g, jnp.zeros((1, L), jnp.float32))
-        d_params = crit.init(k_d, jnp.zeros((1, target.dim), jnp.float32))
+        d_params = crit.init(k_d, jnp.zeros((2, target.dim * M), jnp.float32))
         g_tx, d_tx = optimizers(hp)
         return TrainState(
             g_params=g_params,
@@ -115,53 +148,148 @@ def make_trainer(config: Config) -> Trainer:
             eval_key=k_eval,
             diverged=jnp.zeros((), bool),
             diverged_step=jnp.full((), -1, jnp.int32),
+            sn_u=nets.spectral_norm_init(d_params, k_sn) if cfg.spectral_norm else None,
+            g_ema=g_params if cfg.ema else None,
+            prev_xi=(jax.tree.map(jnp.zeros_like, (g_params, d_params))
+                     if cfg.update == "optimistic" else None),
         )
 
-    def critic_loss(d_params, g_params, hp, key):
-        k_real, k_z, k_pen = jax.random.split(key, 3)
-        real = target.sample(k_real, B)
-        fake = generate(g_params, jax.random.normal(k_z, (B, L)))
-        D = critic_fn(d_params)
-        value = loss.critic(D(real), D(fake))
-        if config.penalty == "gp":
-            value = value + hp.gp_weight * losses.gradient_penalty(D, real, fake, k_pen)
+    def critic_loss(d_params, g_params, hp, key, step=jnp.zeros((), jnp.int32), sn_u=None):
+        k_real, k_z, k_pen, k_n1, k_n2 = jax.random.split(key, 5)
+        real = noise(target.sample(k_real, B * M), k_n1, hp, step)
+        fake = noise(generate(g_params, jax.random.normal(k_z, (B * M, L))), k_n2, hp, step)
+        real, fake = objectives.pack(real, M), objectives.pack(fake, M)
+        D = critic_on(d_params, sn_u)
+        logits = lambda x: D(x)[0]
+        value = loss.critic(logits(real), logits(fake))
+        if cfg.penalty == "gp":
+            value = value + hp.penalty_weight * losses.gradient_penalty(logits, real, fake, k_pen)
+        elif cfg.penalty == "r1":
+            value = value + 0.5 * hp.penalty_weight * objectives.r1_penalty(logits, real)
+        elif cfg.penalty == "r2":
+            value = value + 0.5 * hp.penalty_weight * objectives.r1_penalty(logits, fake)
         return value
 
-    def generator_loss(g_params, d_params, key):
-        fake = generate(g_params, jax.random.normal(key, (B, L)))
-        return loss.generator(critic_fn(d_params)(fake))
+    def critic_update(d_params, d_opt, g_params, hp, key, step, sn_u, d_tx):
+        value, grads = jax.value_and_grad(critic_loss)(d_params, g_params, hp, key, step, sn_u)
+        updates, d_opt = d_tx.update(grads, d_opt, d_params)
+        d_params = optax.apply_updates(d_params, updates)
+        if cfg.clip:
+            d_params = losses.clip_weights(d_params, hp.clip_value)
+        return d_params, d_opt, value
 
-    def step(hp: HParams, state: TrainState):
+    def generator_loss(g_params, d_params, hp, key, step=jnp.zeros((), jnp.int32), sn_u=None,
+                       d_opt=None):
+        k_z, k_real, k_noise, k_unroll = jax.random.split(key, 4)
+        if cfg.unroll:
+            _, d_tx = optimizers(hp)
+
+            def body(carry, i):
+                d, o = carry
+                d, o, _ = critic_update(d, o, g_params, hp, jax.random.fold_in(k_unroll, i), step,
+                                        sn_u, d_tx)
+                return (d, o), None
+
+            (d_params, _), _ = jax.lax.scan(body, (d_params, d_opt), jnp.arange(cfg.unroll))
+        z = jax.random.normal(k_z, (B * M, L))
+        x = generate(g_params, z)
+        D = critic_on(d_params, sn_u)
+        logits, f_fake = D(objectives.pack(noise(x, k_noise, hp, step), M))
+        if cfg.feature_matching:
+            _, f_real = D(objectives.pack(target.sample(k_real, B * M), M))
+            value = objectives.feature_matching_loss(f_real, f_fake)
+        else:
+            value = loss.generator(logits)
+        if cfg.entropy:
+            value = value - hp.entropy_weight * objectives.kl_entropy(x, cfg.entropy_k)
+        if cfg.mode_seeking:
+            h = (B * M) // 2
+            value = value + hp.ms_weight * objectives.mode_seeking_term(
+                x[:h], x[h: 2 * h], z[:h], z[h: 2 * h])
+        return value
+
+    def xi(params, hp, key, step=jnp.zeros((), jnp.int32), sn_u=None):
+        g_params, d_params = params
+        k_g, k_d = jax.random.split(key)
+        return (
+            jax.grad(generator_loss)(g_params, d_params, hp, k_g, step, sn_u),
+            jax.grad(critic_loss)(d_params, g_params, hp, k_d, step, sn_u),
+        )
+
+    def alternating_step(hp, state, key, sn_u):
         g_tx, d_tx = optimizers(hp)
-        k_step = jax.random.fold_in(state.train_key, state.step)
-        k_critic, k_gen = jax.random.split(k_step)
+        k_critic, k_gen = jax.random.split(key)
 
-        def critic_update(carry, i):
+        def one_critic_step(carry, i):
             d_params, d_opt = carry
-            k = jax.random.fold_in(k_critic, i)
-            value, grads = jax.value_and_grad(critic_loss)(d_params, state.g_params, hp, k)
-            updates, d_opt = d_tx.update(grads, d_opt, d_params)
-            d_params = optax.apply_updates(d_params, updates)
-            if config.clip:
-                d_params = losses.clip_weights(d_params, hp.clip_value)
+            d_params, d_opt, value = critic_update(
+                d_params, d_opt, state.g_params, hp, jax.random.fold_in(k_critic, i), state.step,
+                sn_u, d_tx)
             return (d_params, d_opt), value
 
         (d_params, d_opt), d_values = jax.lax.scan(
-            critic_update, (state.d_params, state.d_opt), jnp.arange(config.n_critic)
-        )
-        g_value, g_grads = jax.value_and_grad(generator_loss)(state.g_params, d_params, k_gen)
+            one_critic_step, (state.d_params, state.d_opt), jnp.arange(cfg.n_critic))
+        g_value, g_grads = jax.value_and_grad(generator_loss)(
+            state.g_params, d_params, hp, k_gen, state.step, sn_u, d_opt)
         g_updates, g_opt = g_tx.update(g_grads, state.g_opt, state.g_params)
         g_params = optax.apply_updates(state.g_params, g_updates)
+        return g_params, d_params, g_opt, d_opt, jnp.mean(d_values), g_value, state.prev_xi
 
-        d_value = jnp.mean(d_values)
-        ok = _all_finite((g_params, d_params, d_values, g_value)) & ~state.diverged
+    def simultaneous_step(hp, state, key, sn_u):
+        g_tx, d_tx = optimizers(hp)
+        params = (state.g_params, state.d_params)
+        k_losses = jax.random.clone(key)  # every evaluation of xi this step sees the same batch
+        field = lambda p: xi(p, hp, jax.random.clone(k_losses), state.step, sn_u)
+        prev_xi = state.prev_xi
+        if cfg.update == "simultaneous":
+            direction = field(params)
+        elif cfg.update == "consensus":
+            direction, _ = game.consensus_direction(field, params, hp.consensus_gamma)
+        elif cfg.update == "sga":
+            direction, _ = game.sga_direction(field, params, hp.sga_lambda)
+        elif cfg.update == "extragradient":
+            # Korpelevich 1976; Gidel et al. 2019: look ahead with a plain gradient step of each
+            # player's learning rate, then update from the current point with the look-ahead field.
+            g_xi, d_xi = field(params)
+            ahead = (tree_step(state.g_params, g_xi, hp.lr_g), tree_step(state.d_params, d_xi, hp.lr_d))
+            direction = field(ahead)
+        else:  # optimistic (Daskalakis et al. 2018): 2 xi_t - xi_{t-1} fed to the optimizer
+            now = field(params)
+            direction = jax.tree.map(lambda a, b: 2.0 * a - b, now, prev_xi)
+            prev_xi = now
+        g_dir, d_dir = direction
+        g_updates, g_opt = g_tx.update(g_dir, state.g_opt, state.g_params)
+        d_updates, d_opt = d_tx.update(d_dir, state.d_opt, state.d_params)
+        g_params = optax.apply_updates(state.g_params, g_updates)
+        d_params = optax.apply_updates(state.d_params, d_updates)
+        if cfg.clip:
+            d_params = losses.clip_weights(d_params, hp.clip_value)
+        k_g, k_d = jax.random.split(jax.random.clone(k_losses))
+        g_value = generator_loss(state.g_params, state.d_params, hp, k_g, state.step, sn_u)
+        d_value = critic_loss(state.d_params, state.g_params, hp, k_d, state.step, sn_u)
+        return g_params, d_params, g_opt, d_opt, d_value, g_value, prev_xi
+
+    def step(hp: HParams, state: TrainState):
+        key = jax.random.fold_in(state.train_key, state.step)
+        sn_u = state.sn_u
+        if cfg.spectral_norm:  # one power iteration per step, before the players move
+            _, sn_u = nets.spectral_normalize(state.d_params, state.sn_u)
+        rule = simultaneous_step if simultaneous else alternating_step
+        g_params, d_params, g_opt, d_opt, d_value, g_value, prev_xi = rule(hp, state, key, sn_u)
+        g_ema = state.g_ema
+        if cfg.ema:
+            g_ema = jax.tree.map(lambda e, p: hp.ema_decay * e + (1.0 - hp.ema_decay) * p,
+                                 state.g_ema, g_params)
+
+        new = (g_params, d_params, g_opt, d_opt, sn_u, g_ema, prev_xi)
+        old = (state.g_params, state.d_params, state.g_opt, state.d_opt, state.sn_u, state.g_ema,
+               state.prev_xi)
+        ok = _all_finite((new, d_value, g_value)) & ~state.diverged
         newly_bad = ~ok & ~state.diverged
-        keep = lambda n, o: jax.tree.map(lambda a, b: jnp.where(ok, a, b), n, o)
+        kept = jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, old)
         kept = state._replace(
-            g_params=keep(g_params, state.g_params),
-            d_params=keep(d_params, state.d_params),
-            g_opt=keep(g_opt, state.g_opt),
-            d_opt=keep(d_opt, state.d_opt),
+            g_params=kept[0], d_params=kept[1], g_opt=kept[2], d_opt=kept[3], sn_u=kept[4],
+            g_ema=kept[5], prev_xi=kept[6],
             step=state.step + 1,
             diverged=state.diverged | newly_bad,
             diverged_step=jnp.where(newly_bad, state.step, state.diverged_step),
@@ -171,15 +299,18 @@ def make_trainer(config: Config) -> Trainer:
     def evaluate(state: TrainState):
         # The same latent points at every evaluation, so occupancy curves track the generator,
         # not resampling noise: a deliberate reuse of eval_key, hence the clone.
-        z = jax.random.normal(jax.random.clone(state.eval_key), (config.eval_samples, L))
+        z = jax.random.normal(jax.random.clone(state.eval_key), (cfg.eval_samples, L))
         samples = generate(state.g_params, z)
         stats = mode_stats(samples, target)._asdict()
+        if cfg.ema:
+            ema_stats = mode_stats(generate(state.g_ema, z), target)._asdict()
+            stats.update({"ema_" + k: v for k, v in ema_stats.items()})
         return stats, samples
 
     def advance(hp: HParams, state: TrainState, n_logs: int):
         def interval(state, _):
             state, (d_values, g_values) = jax.lax.scan(
-                lambda s, _: step(hp, s), state, None, length=config.log_every
+                lambda s, _: step(hp, s), state, None, length=cfg.log_every
             )
             stats, _ = evaluate(state)
             record = dict(
@@ -194,10 +325,15 @@ def make_trainer(config: Config) -> Trainer:
         return jax.lax.scan(interval, state, None, length=n_logs)
 
     def train(hp: HParams, key: jax.Array):
-        return advance(hp, init(hp, key), config.n_logs)
+        return advance(hp, init(hp, key), cfg.n_logs)
 
     return Trainer(init=init, advance=advance, train=train, generate=generate, evaluate=evaluate,
-                   critic_loss=critic_loss, generator_loss=generator_loss)
+                   critic_loss=critic_loss, generator_loss=generator_loss, xi=xi)
+
+
+def tree_step(params: Any, grads: Any, lr: jax.Array) -> Any:
+    """``params - lr * grads`` leaf by leaf."""
+    return jax.tree.map(lambda p, g: p - lr * g, params, grads)
 
 
 def make_train(config: Config) -> Callable:
