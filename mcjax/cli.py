@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import json
 import os
 import sys
@@ -34,9 +35,14 @@ def build_parser() -> argparse.ArgumentParser:
         "remedy), print modes covered per remedy over seeds, save results and figures.",
     )
     s.add_argument("--target", default=d.target, help=f"target distribution (default {d.target}; ring or grid)")
-    s.add_argument("--remedy", action="append", metavar="NAME",
-                   help=f"remedy to train; repeat for several (default: {' '.join(DEFAULT_REMEDIES)}); "
-                   "`mcjax remedies` lists them")
+    s.add_argument("--remedy", action="append", metavar="NAME[:KEY=VALUE,...]",
+                   help=f"remedy to train, e.g. pacgan:pack=3 or entropy:weight=0.1; repeat for several "
+                   f"(default: {' '.join(DEFAULT_REMEDIES)}); `mcjax remedies` lists them")
+    s.add_argument("--sweep", action="append", metavar="KEY=V1,V2,...",
+                   help="vary a continuous parameter (an HParams field or a remedy's sweepable "
+                   "parameter, e.g. weight=0.01,0.1,1 or lr_d=1e-3,3e-4) inside one compiled program "
+                   "per remedy; repeat for a grid")
+    s.add_argument("--optimizer", default=d.optimizer, help=f"adam, rmsprop, sgd or muon (default {d.optimizer})")
     s.add_argument("--seeds", type=int, default=16, help="seeds per remedy (default 16): seeds 0..N-1")
     s.add_argument("--steps", type=int, default=d.steps, help=f"generator steps (default {d.steps})")
     s.add_argument("--batch-size", type=int, default=d.batch_size, help=f"default {d.batch_size}")
@@ -66,11 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _experiments(args):
     from mcjax.config import Config, make_hparams, stack_hparams
-    from mcjax.remedies import apply_remedy
+    from mcjax.remedies import REMEDIES, apply_remedy, parse_spec, resolve_key
     from mcjax.sweep import Experiment
 
     base = Config(
         target=args.target,
+        optimizer=args.optimizer,
         steps=args.steps,
         batch_size=args.batch_size,
         width=args.width,
@@ -83,18 +90,47 @@ def _experiments(args):
     names = args.remedy or list(DEFAULT_REMEDIES)
     if len(set(names)) != len(names):
         raise ConfigError(f"--remedy lists a remedy twice: {names}")
-    exps = []
-    for name in names:
-        cfg, hp = apply_remedy(name, base)
-        if args.lr_g is not None:
-            hp["lr_g"] = args.lr_g
-        if args.lr_d is not None:
-            hp["lr_d"] = args.lr_d
-        for flag, v in (("--lr-g", hp.get("lr_g", 1.0)), ("--lr-d", hp.get("lr_d", 1.0))):
+    overrides = {}
+    for flag, name in (("--lr-g", "lr_g"), ("--lr-d", "lr_d")):
+        v = getattr(args, name)
+        if v is not None:
             if not v > 0:
                 raise ConfigError(f"{flag} must be a positive number, got {v!r}")
-        exps.append(Experiment(name, cfg, stack_hparams([make_hparams(**hp)])))
+            overrides[name] = v
+    sweeps = [_parse_sweep(text) for text in (args.sweep or [])]
+    exps = []
+    for spec in names:
+        cfg, hp = apply_remedy(spec, base, overrides)
+        remedy = REMEDIES[parse_spec(spec)[0]]
+        axes = []
+        for key, values in sweeps:
+            kind, field = resolve_key(remedy, key)
+            if kind != "traced":
+                raise ConfigError(
+                    f"--sweep {key}: {field} is static (it changes shapes or branches, so each value "
+                    f"is its own compilation); give one --remedy per value instead, e.g. "
+                    f"--remedy {remedy.name}:{key}={values[0]:g}"
+                )
+            axes.append([(field, key, v) for v in values])
+        settings, labels = [], []
+        for combo in itertools.product(*axes):
+            settings.append(make_hparams(**{**hp, **{field: v for field, _, v in combo}}))
+            labels.append(",".join(f"{key}={v:g}" for _, key, v in combo))
+        exps.append(Experiment(spec, cfg, stack_hparams(settings), tuple(labels)))
     return exps
+
+
+def _parse_sweep(text: str) -> tuple[str, list[float]]:
+    key, eq, rest = text.partition("=")
+    if not eq or not key or not rest:
+        raise ConfigError(f"--sweep {text!r}: expected KEY=V1,V2,...")
+    try:
+        values = [float(v) for v in rest.split(",")]
+    except ValueError:
+        raise ConfigError(f"--sweep {text!r}: values must be numbers") from None
+    if len(set(values)) != len(values):
+        raise ConfigError(f"--sweep {text!r}: values must be distinct")
+    return key, values
 
 
 def _sweep(args) -> int:
@@ -109,7 +145,7 @@ def _sweep(args) -> int:
     )
     check_out_dir(out, overwrite=args.overwrite)
     info = sys.stderr if args.json else sys.stdout
-    runs = len(exps) * args.seeds
+    runs = sum(len(e.setting_labels) for e in exps) * args.seeds
     print(f"mcjax sweep: {', '.join(e.label for e in exps)} on {args.target}, {args.seeds} seeds each "
           f"({runs} runs x {args.steps} steps)", file=sys.stderr)
     result = run_sweep(exps, args.seeds, progress=not args.no_progress)
@@ -145,11 +181,9 @@ def _show(args) -> int:
 
 
 def _remedies(args) -> int:
-    from mcjax.remedies import REMEDIES
+    from mcjax.remedies import describe_remedies
 
-    for r in REMEDIES.values():
-        settings = ", ".join(f"{k}={v}" for k, v in (*r.config, *r.hparams))
-        print(f"{r.name:10s} {r.description}\n{'':10s} sets: {settings or '-'}\n{'':10s} ref: {r.reference}")
+    print(describe_remedies())
     return 0
 
 

@@ -102,12 +102,10 @@ def _tree_vdot(a, b) -> jax.Array:
     return sum(jnp.vdot(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
 
 
-def _tree_random(sample: Callable, key: jax.Array, tree):
-    leaves, treedef = jax.tree.flatten(tree)
-    keys = jax.random.split(key, len(leaves))
-    return jax.tree.unflatten(
-        treedef, [sample(k, x.shape, x.dtype) for k, x in zip(keys, leaves)]
-    )
+def _probes(sample: Callable, key: jax.Array, n: int, tree):
+    """``n`` random pytrees like ``tree``, stacked: one random draw (one RNG kernel to compile)."""
+    flat, unravel = ravel_pytree(tree)
+    return jax.vmap(unravel)(sample(key, (n, flat.size), flat.dtype))
 
 
 def _float_dtype(dtype) -> jnp.dtype:
@@ -171,9 +169,8 @@ def arnoldi(matvec: Callable, dim: int, order: int, key: jax.Array, *, dtype=Non
     if not 1 <= order <= dim:
         raise ValueError(f"order must be in [1, dim={dim}], got {order}")
     dtype = _float_dtype(dtype)
-    k_start, k_restart = jax.random.split(key)
-    v0 = jax.random.normal(k_start, (dim,), dtype)
-    fresh = jax.random.normal(k_restart, (order, dim), dtype)
+    fresh = jax.random.normal(key, (order + 1, dim), dtype)
+    v0 = fresh[order]
     tiny = jnp.finfo(dtype).tiny
     tol = jnp.finfo(dtype).eps * jnp.sqrt(jnp.asarray(dim, dtype))
     basis = jnp.zeros((order + 1, dim), dtype).at[0].set(v0 / jnp.linalg.norm(v0))
@@ -391,11 +388,10 @@ def hessian_trace(loss_fn: Callable, params, key: jax.Array, n_probes: int) -> E
     if n_probes < 2:
         raise ValueError(f"n_probes must be >= 2 for a standard error, got {n_probes}")
 
-    def one_probe(k):
-        v = _tree_random(lambda k, s, d: jax.random.rademacher(k, s, d), k, params)
+    def one_probe(v):
         return _tree_vdot(v, hvp(loss_fn, params, v))
 
-    samples = jax.lax.map(one_probe, jax.random.split(key, n_probes))
+    samples = jax.lax.map(one_probe, _probes(jax.random.rademacher, key, n_probes, params))
     return Estimate(
         value=jnp.mean(samples), stderr=jnp.std(samples, ddof=1) / jnp.sqrt(n_probes)
     )

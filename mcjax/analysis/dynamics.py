@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from mcjax.analysis.curvature import Estimate, _tree_random, _tree_vdot, arnoldi
+from mcjax.analysis.curvature import Estimate, _probes, _tree_vdot, arnoldi
 
 __all__ = [
     "PathAngle",
@@ -213,15 +213,14 @@ def rotation_index(xi_fn: Callable, params, key: jax.Array, n_probes: int) -> Es
     _, jvp_fn = jax.linearize(xi_fn, params)
     vjp_fn = jax.linear_transpose(jvp_fn, params)
 
-    def one_probe(k):
-        v = _tree_random(jax.random.normal, k, params)
+    def one_probe(v):
         jv, jtv = jvp_fn(v), vjp_fn(v)[0]
         av = jax.tree.map(lambda x, y: (x - y) / 2, jv, jtv)
         a = _tree_vdot(av, av)
         b = (_tree_vdot(jv, jv) + _tree_vdot(jtv, jtv)) / 2
         return a, b
 
-    a, b = jax.lax.map(one_probe, jax.random.split(key, n_probes))
+    a, b = jax.lax.map(one_probe, _probes(jax.random.normal, key, n_probes, params))
     rho = jnp.sum(a) / jnp.sum(b)
     stderr = jnp.std(a - rho * b, ddof=1) / (jnp.sqrt(n_probes) * jnp.mean(b))
     return Estimate(value=rho, stderr=stderr)

@@ -5,13 +5,14 @@ the gradient each player *descends* (each minimises its own loss).
 """
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from mcjax import losses, nets
-from mcjax.config import Config, HParams
+if TYPE_CHECKING:
+    from mcjax.config import HParams
+    from mcjax.train import Trainer
 
 __all__ = [
     "DIRAC_LOSSES",
@@ -149,9 +150,9 @@ class GanGame(NamedTuple):
     Attributes:
       xi: ``((g_params, d_params)) -> (grad_g L_G, grad_d L_D)``, the simultaneous gradient.
       generator_loss: ``(g_params, d_params) -> L_G``, minimised by the generator.
-      critic_loss: ``(d_params, g_params) -> L_D``, minimised by the critic, *differentiable in
-        g_params* (no ``stop_gradient`` on the generated batch), so ``J``'s block
-        ``d(grad_d L_D)/d g_params`` is the true one.
+      critic_loss: ``(d_params, g_params) -> L_D``, minimised by the critic; it depends on
+        ``g_params`` through the generated batch, so ``J``'s block ``d(grad_d L_D)/d g_params`` is
+        the true one.
     """
 
     xi: Callable
@@ -159,55 +160,44 @@ class GanGame(NamedTuple):
     critic_loss: Callable
 
 
-def gan_game(config: Config, hparams: HParams, key: jax.Array) -> GanGame:
-    """The GAN that ``config`` trains, as a game on one fixed batch drawn from ``key``.
+def gan_game(trainer: Trainer, hparams: HParams, key: jax.Array, *, step=None, sn_u=None) -> GanGame:
+    """The GAN that ``trainer`` trains, as a game on one fixed batch drawn from ``key``.
 
-    The batch (``batch_size`` real points, latent codes and, with ``penalty = "gp"``, WGAN-GP
-    interpolation weights) is drawn once, as in ``Trainer.critic_loss(d, g, hparams, key)``: with
-    the same ``key`` the critic sees the same batch, and the generator sees the critic's latent
-    codes. Both losses are built from :mod:`mcjax.nets` and :mod:`mcjax.losses`; the penalty (weight
-    ``hparams.gp_weight``) is on the critic; weight clipping and ``n_critic`` change the update
-    rule, not the field, and are ignored. Parameters are those of ``make_trainer(config)``.
+    ``xi`` is the engine's own field, ``Trainer.xi(params, hparams, key, step, sn_u)`` (remedies,
+    penalties, packing, instance noise and spectral normalisation included), evaluated with the
+    *same* ``key`` at every call, so that ``J = d xi`` is the Jacobian of one deterministic
+    function. The key is deliberately reused, through ``jax.random.clone``. The losses are the
+    ``Trainer``'s on the batches ``Trainer.xi`` gives each player (its key split ``(k_g, k_d)``), so
+    ``xi = (grad_g generator_loss, grad_d critic_loss)``. Unrolled configurations
+    (``Config.unroll > 0``) are not supported: their generator loss needs the critic's optimizer
+    state.
 
     Args:
-      config: the training program.
-      hparams: scalar hyperparameters (only ``gp_weight`` is read).
-      key: the batch key (a typed key; reused deliberately for the penalty, through
-        ``jax.random.clone``).
+      trainer: from ``mcjax.train.make_trainer(config)``.
+      hparams: scalar hyperparameters (penalty weights etc. are read from them).
+      key: the batch key (typed).
+      step: training step (for annealed instance noise); default 0.
+      sn_u: spectral-norm power-iteration state (``TrainState.sn_u``) when the config uses it.
 
     Returns:
       :class:`GanGame` ``(xi, generator_loss, critic_loss)``.
 
     Example:
-      >>> game = gan_game(cfg, hp, jax.random.key(0))
+      >>> trainer = make_trainer(cfg)
+      >>> game = gan_game(trainer, hp, jax.random.key(0), step=state.step, sn_u=state.sn_u)
       >>> J = game_jacobian(game.xi, (state.g_params, state.d_params))
     """
-    target = config.make_target()
-    gen = nets.generator(config.width, config.depth, target.dim, config.activation)
-    crit = nets.critic(config.width, config.depth, config.activation)
-    loss = losses.LOSSES[config.loss]
-    B, L = config.batch_size, config.latent_dim
-    k_real, k_z, k_pen = jax.random.split(key, 3)
-    real = target.sample(k_real, B)
-    z = jax.random.normal(k_z, (B, L))
-
-    def critic_fn(d_params):
-        return lambda x: crit.apply(d_params, x)[:, 0]
-
-    def generator_loss(g_params, d_params):
-        return loss.generator(critic_fn(d_params)(gen.apply(g_params, z)))
-
-    def critic_loss(d_params, g_params):
-        fake = gen.apply(g_params, z)
-        D = critic_fn(d_params)
-        value = loss.critic(D(real), D(fake))
-        if config.penalty == "gp":
-            pen = losses.gradient_penalty(D, real, fake, jax.random.clone(k_pen))
-            value = value + hparams.gp_weight * pen
-        return value
+    step = jnp.zeros((), jnp.int32) if step is None else step
 
     def xi(params):
-        g_params, d_params = params
-        return jax.grad(generator_loss)(g_params, d_params), jax.grad(critic_loss)(d_params, g_params)
+        return trainer.xi(params, hparams, jax.random.clone(key), step, sn_u)
+
+    def generator_loss(g_params, d_params):
+        k_g, _ = jax.random.split(jax.random.clone(key))
+        return trainer.generator_loss(g_params, d_params, hparams, k_g, step, sn_u)
+
+    def critic_loss(d_params, g_params):
+        _, k_d = jax.random.split(jax.random.clone(key))
+        return trainer.critic_loss(d_params, g_params, hparams, k_d, step, sn_u)
 
     return GanGame(xi=xi, generator_loss=generator_loss, critic_loss=critic_loss)
