@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train every remedy for every seed at once (one compiled, vmapped program per "
         "remedy), print modes covered per remedy over seeds, save results and figures.",
     )
-    s.add_argument("--target", default=d.target, help=f"target distribution (default {d.target}; ring or grid)")
+    s.add_argument("--target", default=d.target, help=f"target distribution: ring, grid or high_dim (default {d.target})")
     s.add_argument("--remedy", action="append", metavar="NAME[:KEY=VALUE,...]",
                    help=f"remedy to train, e.g. pacgan:pack=3 or entropy:weight=0.1; repeat for several "
                    f"(default: {' '.join(DEFAULT_REMEDIES)}); `mcjax remedies` lists them")
@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     s.add_argument("--no-figures", action="store_true", help="do not write figures")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.add_argument("--no-cache", action="store_true",
+                   help="do not use the persistent compilation cache ($MCJAX_CACHE_DIR or ~/.cache/mcjax)")
     s.add_argument("--json", action="store_true",
                    help="print a machine-readable summary on stdout (table and progress go to stderr)")
 
@@ -144,6 +146,10 @@ def _sweep(args) -> int:
         "mcjax-out", f"{args.target}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     )
     check_out_dir(out, overwrite=args.overwrite)
+    if not args.no_cache:
+        from mcjax.cache import enable_compilation_cache
+
+        enable_compilation_cache()
     info = sys.stderr if args.json else sys.stdout
     runs = sum(len(e.setting_labels) for e in exps) * args.seeds
     print(f"mcjax sweep: {', '.join(e.label for e in exps)} on {args.target}, {args.seeds} seeds each "

@@ -118,30 +118,36 @@ class SweepResult:
             "run_steps_per_s": self.run_steps_per_s,
         }
 
-    def table(self) -> str:
-        """Terminal table: medians and min-max over seeds of the final metrics, non-diverged runs."""
+    def table(self, style: str = "median") -> str:
+        """Terminal table of the final metrics over seeds, non-diverged runs only.
+
+        Args:
+          style: ``"median"``: median (min-max); ``"mean"``: mean +- standard error (min-max), the
+            form of PacGAN's Table 1.
+        """
+        if style not in ("median", "mean"):
+            raise ValueError(f"style must be 'median' or 'mean', got {style!r}")
         head = ["remedy", "modes covered", "HQ %", "reverse KL", "diverged"]
         lines = []
         for r in self.rows():
             ok = ~np.asarray(r["diverged"])
-            mc = np.asarray(r["modes_covered"])[ok]
+            mc = np.asarray(r["modes_covered"], float)[ok]
             hq = 100 * np.asarray(r["hq_fraction"])[ok]
             kl = np.asarray(r["reverse_kl"])[ok]
             n = len(r["diverged"])
             if ok.any():
-                cells = [
-                    f"{np.median(mc):g} ({mc.min()}-{mc.max()}) of {r['n_modes']}",
-                    f"{np.median(hq):.1f} ({hq.min():.1f}-{hq.max():.1f})",
-                    f"{np.median(kl):.2f} ({kl.min():.2f}-{kl.max():.2f})",
-                ]
+                cells = [_cell(mc, style, 0 if style == "median" else 1) + f" of {r['n_modes']}",
+                         _cell(hq, style, 1),
+                         _cell(kl, style, 2)]
             else:
                 cells = ["-", "-", "-"]
             lines.append([r["remedy"], *cells, f"{n - ok.sum()}/{n}"])
         widths = [max(len(head[i]), *(len(l[i]) for l in lines)) for i in range(len(head))]
         fmt = lambda cells: " | ".join(c.ljust(w) for c, w in zip(cells, widths))
         out = [fmt(head), "-+-".join("-" * w for w in widths)] + [fmt(l) for l in lines]
-        out.append("median (min-max) over seeds at the last step; diverged runs are left out of "
-                   "the statistics and counted in the last column")
+        what = "median (min-max)" if style == "median" else "mean +- standard error (min-max)"
+        out.append(f"{what} over seeds at the last step; diverged runs are left out of the "
+                   "statistics and counted in the last column")
         return "\n".join(out)
 
     # ---- persistence -------------------------------------------------------------------------
@@ -222,6 +228,15 @@ class SweepResult:
                 run_s=m["run_s"],
             ))
         return cls(groups=groups)
+
+
+def _cell(x: np.ndarray, style: str, digits: int) -> str:
+    if style == "median":
+        center = f"{np.median(x):g}" if digits == 0 else f"{np.median(x):.{digits}f}"
+    else:
+        se = np.std(x, ddof=1) / np.sqrt(len(x)) if len(x) > 1 else 0.0
+        center = f"{np.mean(x):.{digits}f} +- {se:.{digits}f}"
+    return f"{center} ({x.min():.{digits}f}-{x.max():.{digits}f})"
 
 
 def check_out_dir(out_dir: str, *, overwrite: bool = False) -> None:

@@ -86,7 +86,8 @@ def test_dirac_gan_field_matches_autodiff_of_the_losses(loss):
 @pytest.mark.usefixtures("x64")
 @pytest.mark.parametrize("loss", DIRAC_LOSSES)
 def test_dirac_gan_eigenvalues_at_equilibrium_are_plus_minus_i_f_prime(loss):
-    J = jax.jit(game_jacobian, static_argnums=0)(dirac_gan(loss), _zero())
+    J, est = jax.jit(lambda p, k: (game_jacobian(dirac_gan(loss), p),
+                                   rotation_index(dirac_gan(loss), p, k, 8)))(_zero(), jax.random.key(0))
     lam = _sorted_complex(jacobian_eigenvalues(J))
     fp = 1.0 if loss == "wasserstein" else 0.5  # f'(0) of f(t) = -log(1 + e^-t), resp. f(t) = t
     # The issue's bound; float64 eig of a 2x2 normal matrix is exact to ~1e-16.
@@ -96,8 +97,11 @@ def test_dirac_gan_eigenvalues_at_equilibrium_are_plus_minus_i_f_prime(loss):
     S, _ = helmholtz(J)
     np.testing.assert_array_equal(S, 0.0)
     assert rotation_index_dense(J) == 1.0
-    est = jax.jit(rotation_index, static_argnums=(0, 3))(dirac_gan(loss), _zero(), jax.random.key(0), 8)
     np.testing.assert_allclose(est.value, 1.0, atol=1e-14)  # A v = J v exactly when S = 0
+
+
+# gamma is traced: one compilation serves every penalty weight (as in a sweep).
+_penalised_jacobian = jax.jit(lambda gamma: game_jacobian(dirac_gan("non-saturating", gamma), _zero()))
 
 
 @pytest.mark.usefixtures("x64")
@@ -105,7 +109,7 @@ def test_dirac_gan_eigenvalues_at_equilibrium_are_plus_minus_i_f_prime(loss):
 def test_dirac_gan_with_penalty_eigenvalues_closed_form(gamma):
     # Descended field: lambda = gamma/2 +- sqrt(gamma^2/4 - f'(0)^2), f'(0) = 1/2 (REFERENCES.md;
     # the paper's update field v = -xi has -gamma/2 +- ...). Real from gamma = 2 f'(0) = 1.
-    J = jax.jit(game_jacobian, static_argnums=0)(dirac_gan("non-saturating", gamma), _zero())
+    J = _penalised_jacobian(jnp.asarray(gamma))
     lam = _sorted_complex(jacobian_eigenvalues(J))
     root = np.sqrt(complex(gamma**2 / 4 - 0.25))
     want = _sorted_complex([gamma / 2 + root, gamma / 2 - root])
@@ -131,21 +135,22 @@ def test_bilinear_game_is_purely_rotational():
     M = jnp.asarray(rng.normal(size=(4, 3)))
     xi = bilinear_game(M)
     params = (jnp.asarray(rng.normal(size=4)), jnp.asarray(rng.normal(size=3)))
-    J = jax.jit(game_jacobian, static_argnums=0)(xi, params)
+
+    def analyse(params, k_rot, k_arnoldi):
+        matvec, dim = game_matvec(xi, params)
+        return (game_jacobian(xi, params), rotation_index(xi, params, k_rot, 16),
+                arnoldi_eigenvalues(matvec, dim, 3, k_arnoldi, order=dim, which="imag"))
+
+    J, est, top = jax.jit(analyse)(params, jax.random.key(1), jax.random.key(2))
     S, A = helmholtz(J)
     np.testing.assert_array_equal(S, 0.0)  # J's blocks are M and -M^T exactly
     np.testing.assert_array_equal(A, J)
     assert rotation_index_dense(J) == 1.0
-    est = jax.jit(rotation_index, static_argnums=(0, 3))(xi, params, jax.random.key(1), 16)
     np.testing.assert_allclose(est.value, 1.0, atol=1e-14)  # J^T v = -J v in exact arithmetic
     # Eigenvalues +- i s_k (s = singular values of M) and one 0; the 3 of largest imaginary part
-    # by matrix-free Arnoldi on the full space.
+    # by matrix-free Arnoldi on the full space (order = dim: exact up to rounding).
     s = np.linalg.svd(np.asarray(M), compute_uv=False)
-    matvec, dim = game_matvec(xi, params)
-    top = jax.jit(arnoldi_eigenvalues, static_argnums=(0, 1, 2, 4, 5))(
-        matvec, dim, 3, jax.random.key(2), dim, "imag"
-    )
-    np.testing.assert_allclose(top, 1j * s, atol=1e-10)  # order = dim: exact up to rounding
+    np.testing.assert_allclose(top, 1j * s, atol=1e-10)
 
 
 @pytest.mark.usefixtures("x64")
@@ -159,13 +164,13 @@ def test_potential_game_has_no_rotation():
 
     xi = potential_game(f)
     params = (jnp.asarray(rng.normal(size=3)), jnp.asarray(rng.normal(size=2)))
-    J = jax.jit(game_jacobian, static_argnums=0)(xi, params)
+    J, est = jax.jit(lambda p, k: (game_jacobian(xi, p), rotation_index(xi, p, k, 16)))(
+        params, jax.random.key(3))
     S, A = helmholtz(J)
     # J is f's Hessian; forward-over-reverse makes it symmetric up to rounding (~eps ||J||).
     np.testing.assert_allclose(A, 0.0, atol=1e-13 * np.abs(J).max())
     np.testing.assert_allclose(S, J, atol=1e-13 * np.abs(J).max())
     assert rotation_index_dense(J) < 1e-25  # (rounding / ||J||)^2
-    est = jax.jit(rotation_index, static_argnums=(0, 3))(xi, params, jax.random.key(3), 16)
     assert 0.0 <= est.value < 1e-25  # the same rounding, squared
 
 
@@ -178,74 +183,114 @@ def test_arnoldi_full_order_reproduces_numpy_eigenvalues():
     n = 30
     M = rng.normal(size=(n, n)) / np.sqrt(n)
     Mj = jnp.asarray(M)
-    f = jax.jit(lambda k, which: arnoldi_eigenvalues(lambda x: Mj @ x, n, n, k, which=which),
-                static_argnums=1)
+    ritz = lambda k, which: arnoldi_eigenvalues(lambda x: Mj @ x, n, n, k, which=which)
+    got, by_imag = map(np.asarray, jax.jit(
+        lambda k: (ritz(jax.random.clone(k), "modulus"), ritz(k, "imag")))(jax.random.key(0)))
     want = np.linalg.eigvals(M)
-    got = np.asarray(f(jax.random.key(0), "modulus"))
     # Ritz values of a full Arnoldi factorisation are eigenvalues of a matrix orthogonally similar
     # to M: backward error ~ n eps ||M||; random M is well conditioned, so 1e-9 is ample.
     dist = np.abs(got[:, None] - want[None, :])
     assert dist.min(axis=1).max() < 1e-9 and dist.min(axis=0).max() < 1e-9
     assert np.all(np.diff(np.abs(got)) <= 1e-12)  # decreasing modulus
-    by_imag = np.asarray(f(jax.random.key(0), "imag"))
     np.testing.assert_allclose(by_imag.imag[:4], np.sort(want.imag)[::-1][:4], atol=1e-9)
 
 
 # ---------------------------------------------------------------------------- a small GAN
+# Second-order programs through the trainer compile slowly on CPU (seconds each), so the GAN
+# analyses run in two jitted programs: ``analyse`` (top Hessian eigenvalue, rotation index,
+# path-angle), single-run and vmapped over 16 runs, and ``dense`` (the dense references).
+
+N_RUNS = 16
+N_PROBES = 64
+ALPHAS = jnp.linspace(-0.1, 1.1, 7)
+
+
+def _gan_programs(trainer, hp):
+    """``analyse`` (the per-run analyses, also vmapped) and ``dense`` (dense references)."""
+
+    def analyse(g, d, g_end, d_end, key):
+        k_game, k_eig, k_rot = jax.random.split(key, 3)
+        game = gan_game(trainer, hp, k_game)
+        top = hessian_top_eigenvalues(lambda gp: game.generator_loss(gp, d), g, 1, k_eig, order=12)
+        rot = rotation_index(game.xi, (g, d), k_rot, N_PROBES)
+        pa = path_angle(game.xi, (g, d), (g_end, d_end), ALPHAS)
+        return dict(top=top.largest[0], rot=rot.value, rot_se=rot.stderr, cosine=pa.cosine,
+                    norm=pa.norm)
+
+    def dense(g, d, v, key):
+        k_game, _, _ = jax.random.split(key, 3)
+        game = gan_game(trainer, hp, jax.random.clone(k_game))
+        params = (g, d)
+        _, unravel = ravel_pytree(params)
+        flat = lambda t: ravel_pytree(t)[0]
+        return dict(
+            xi=flat(game.xi(params)),
+            xi_again=flat(game.xi(params)),
+            xi_trainer=flat(trainer.xi(params, hp, k_game)),
+            xi_losses=flat((jax.grad(game.generator_loss)(g, d), jax.grad(game.critic_loss)(d, g))),
+            J=game_jacobian(game.xi, params),
+            jv=flat(jvp_game(game.xi, params, unravel(v))),
+            jtv=flat(vjp_game(game.xi, params, unravel(v))),
+        )
+
+    return analyse, dense
 
 
 @pytest.fixture(scope="module")
 def gan():
     hp = make_hparams()
     trainer = make_trainer(SMALL_GAN)
-    state = jax.jit(trainer.init)(hp, jax.random.key(0))
-    return trainer, hp, (state.g_params, state.d_params)
+    init = jax.jit(jax.vmap(trainer.init, (None, 0)))
+    start = init(hp, jax.random.split(jax.random.key(10), N_RUNS))
+    end = init(hp, jax.random.split(jax.random.key(11), N_RUNS))
+    # Raw key data: each use below wraps a fresh key (the same one), so no key is reused.
+    keys = jax.random.key_data(jax.random.split(jax.random.key(12), N_RUNS))
+    key = jax.random.wrap_key_data
+    args = (start.g_params, start.d_params, end.g_params, end.d_params)
+    analyse, dense = _gan_programs(trainer, hp)
+    analyse_jit = jax.jit(analyse)
+    first = lambda tree: jax.tree.map(lambda x: x[0], tree)
+    g, d = first((start.g_params, start.d_params))
+    v = jax.random.normal(jax.random.key(13), ravel_pytree((g, d))[0].shape)
+    return dict(
+        trainer=trainer, hp=hp, analyse=analyse, args=args, keys=keys, params=(g, d), v=v,
+        run=lambda r: analyse_jit(*jax.tree.map(lambda x: x[r], args), key(keys[r])),
+        dense=jax.jit(dense)(g, d, v, key(keys[0])),
+        n_g=ravel_pytree(g)[0].size,
+    )
 
 
 def test_gan_game_is_the_trainers_field_on_a_fixed_batch(gan):
-    trainer, hp, (g, d) = gan
-    key = jax.random.key(7)
-    game = gan_game(trainer, hp, jax.random.clone(key))
-    xi = jax.jit(game.xi)
-    got = ravel_pytree(xi((g, d)))[0]
-    # The engine's field with the same key; and the same again (the batch is fixed, not resampled).
-    np.testing.assert_array_equal(got, ravel_pytree(jax.jit(trainer.xi)((g, d), hp, key))[0])
-    np.testing.assert_array_equal(got, ravel_pytree(xi((g, d)))[0])
-    # xi = (grad_g L_G, grad_d L_D) of the game's losses (same float32 ops, maybe fused otherwise).
-    ref = (jax.grad(game.generator_loss)(g, d), jax.grad(game.critic_loss)(d, g))
-    np.testing.assert_allclose(got, ravel_pytree(ref)[0], rtol=1e-5, atol=1e-7)
+    out = gan["dense"]
+    # The game reuses its key: every evaluation sees the same batch, and its field is the engine's
+    # own (Trainer.xi) with that key.
+    np.testing.assert_array_equal(out["xi"], out["xi_again"])
+    np.testing.assert_array_equal(out["xi"], out["xi_trainer"])
+    # xi = (grad_g L_G, grad_d L_D) of the game's losses: same float32 ops, maybe fused otherwise.
+    np.testing.assert_allclose(out["xi"], out["xi_losses"], rtol=1e-5, atol=1e-7)
     # The critic's gradient depends on the generator (no stop-gradient on the generated batch):
     # the off-diagonal block d(grad_d L_D)/d g is not zero, nor is d(grad_g L_G)/d d.
-    J = np.asarray(jax.jit(game_jacobian, static_argnums=0)(game.xi, (g, d)))
-    n_g = ravel_pytree(g)[0].size
+    J, n_g = np.asarray(out["J"]), gan["n_g"]
     assert np.abs(J[n_g:, :n_g]).max() > 1e-3 and np.abs(J[:n_g, n_g:]).max() > 1e-3
 
 
 def test_gan_matrix_free_products_match_dense_jacobian(gan):
-    trainer, hp, params = gan
-    game = gan_game(trainer, hp, jax.random.key(1))
-    J = np.asarray(jax.jit(game_jacobian, static_argnums=0)(game.xi, params), np.float64)
-    flat, unravel = ravel_pytree(params)
-    v = unravel(jnp.asarray(np.random.default_rng(0).normal(size=flat.size), jnp.float32))
-    jv = jax.jit(jvp_game, static_argnums=0)(game.xi, params, v)
-    jtv = jax.jit(vjp_game, static_argnums=0)(game.xi, params, v)
-    vf = np.asarray(ravel_pytree(v)[0], np.float64)
-    # float32 sums of ~75 terms of size ~||J|| ||v||: rounding ~ 1e-6 relative to the row norms.
-    scale = 1e-5 * np.abs(J).sum(axis=1).max() * np.abs(vf).max()
-    np.testing.assert_allclose(ravel_pytree(jv)[0], J @ vf, atol=scale)
-    np.testing.assert_allclose(ravel_pytree(jtv)[0], J.T @ vf, atol=scale)
-    assert np.abs(J - J.T).max() > 1e-3  # the check above could tell J from J^T
+    out = gan["dense"]
+    J = np.asarray(out["J"], np.float64)
+    v = np.asarray(gan["v"], np.float64)
+    # float32 sums of ~75 terms of size ~|J_ij| |v_j|: rounding ~ 1e-6 relative to the row norms.
+    scale = 1e-5 * np.abs(J).sum(axis=1).max() * np.abs(v).max()
+    np.testing.assert_allclose(out["jv"], J @ v, atol=scale)
+    np.testing.assert_allclose(out["jtv"], J.T @ v, atol=scale)
+    assert np.abs(J - J.T).max() > 100 * scale  # the check above can tell J from J^T
 
 
 def test_gan_rotation_index_matches_dense_within_monte_carlo_error(gan):
-    trainer, hp, params = gan
-    game = gan_game(trainer, hp, jax.random.key(2))
-    J = jax.jit(game_jacobian, static_argnums=0)(game.xi, params)
-    dense = float(rotation_index_dense(J))
-    est = jax.jit(rotation_index, static_argnums=(0, 3))(game.xi, params, jax.random.key(3), 64)
-    assert 0.0 < dense < 1.0 and est.stderr > 0
+    out = gan["run"](0)  # the same game (key) as gan["dense"]
+    dense = float(rotation_index_dense(gan["dense"]["J"]))
+    assert 0.0 < dense < 1.0 and out["rot_se"] > 0
     # Fixed seed: a deterministic 4-sigma check of a consistent estimator.
-    assert abs(float(est.value) - dense) < 4 * float(est.stderr)
+    assert abs(float(out["rot"]) - dense) < 4 * float(out["rot_se"])
 
 
 def test_path_angle_closed_forms(x64):
@@ -269,32 +314,13 @@ def test_path_angle_closed_forms(x64):
 # ------------------------------------------------------------------------------ vmap over runs
 
 
-def test_vmapped_analyses_equal_single_runs():
-    n_runs = 16
-    hp = make_hparams()
-    trainer = make_trainer(SMALL_GAN)
-    init = jax.vmap(trainer.init, (None, 0))
-    start = init(hp, jax.random.split(jax.random.key(10), n_runs))
-    end = init(hp, jax.random.split(jax.random.key(11), n_runs))
-    keys = jax.random.split(jax.random.key(12), n_runs)
-    alphas = jnp.linspace(-0.1, 1.1, 7)
-
-    def analyse(g, d, g_end, d_end, key):
-        k_game, k_eig, k_rot = jax.random.split(key, 3)
-        game = gan_game(trainer, hp, k_game)
-        top = hessian_top_eigenvalues(lambda gp: game.generator_loss(gp, d), g, 1, k_eig, order=12)
-        rot = rotation_index(game.xi, (g, d), k_rot, 8)
-        pa = path_angle(game.xi, (g, d), (g_end, d_end), alphas)
-        return top.largest[0], rot.value, rot.stderr, pa.cosine, pa.norm
-
-    args = (start.g_params, start.d_params, end.g_params, end.d_params, keys)
-    batched = jax.jit(jax.vmap(analyse))(*args)
-    single_fn = jax.jit(analyse)
-    singles = [single_fn(*jax.tree.map(lambda x: x[r], args)) for r in range(n_runs)]
-    single = jax.tree.map(lambda *xs: np.stack(xs), *singles)
-    # vmap batches the matmuls, which may sum float32 terms in another order; Lanczos and the ratio
-    # estimators are well conditioned here, so results agree to ~1e-6 relative.
-    for b, s in zip(batched, single):
-        np.testing.assert_allclose(b, s, rtol=1e-4, atol=1e-6)
-    top, rot = np.asarray(single[0]), np.asarray(single[1])
-    assert len(np.unique(top)) == n_runs and len(np.unique(rot)) == n_runs  # runs really differ
+def test_vmapped_analyses_equal_single_runs(gan):
+    batched = jax.jit(jax.vmap(gan["analyse"]))(*gan["args"], jax.random.wrap_key_data(gan["keys"]))
+    single = jax.tree.map(lambda *xs: np.stack(xs), *[gan["run"](r) for r in range(N_RUNS)])
+    assert set(batched) == set(single)
+    # vmap batches the matmuls, which may sum float32 terms in another order; Lanczos, the ratio
+    # estimator and the cosines are well conditioned here, so results agree to ~1e-6 relative.
+    for name in single:
+        np.testing.assert_allclose(batched[name], single[name], rtol=1e-4, atol=1e-6, err_msg=name)
+    for name in ("top", "rot"):  # the runs really differ (no accidental broadcasting)
+        assert len(np.unique(single[name])) == N_RUNS, name
