@@ -386,11 +386,19 @@ def _cell_compile_probe(size: Size, runs: int, steps: int, cache_dir: str):
     jax.config.update("jax_compilation_cache_dir", cache_dir)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    from jax import monitoring
+
     from mcjax.sweep import compiled_programs
 
+    phases: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    monitoring.register_event_duration_secs_listener(
+        lambda event, secs, **_: phases.__setitem__(event, phases.get(event, 0.0) + secs))
+    monitoring.register_event_listener(
+        lambda event, **_: counts.__setitem__(event, counts.get(event, 0) + 1))
     t0 = time.perf_counter()
     compiled_programs(mcjax_config(size, steps), runs, 1)
-    return dict(compile_s=time.perf_counter() - t0)
+    return dict(compile_s=time.perf_counter() - t0, phases_s=phases, events=counts)
 
 
 # ------------------------------------------------------------------------------ matmul rates
@@ -542,17 +550,19 @@ def _machine() -> dict:
             versions[mod] = version(mod)
         except Exception:  # noqa: BLE001 - a missing package is reported as such
             versions[mod] = None
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    try:
-        commit = subprocess.run(["git", "-C", repo, "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", repo, "status", "--porcelain", "mcjax"],
-                               capture_output=True, text=True).stdout.strip()
-        commit += " (mcjax/ modified)" if dirty else ""
-    except OSError:
-        commit = None
+    from importlib.util import find_spec
+
+    spec = find_spec("mcjax")
+    where = os.path.dirname(os.path.dirname(spec.origin)) if spec and spec.origin else None
+    commit = None
+    if where:
+        git = lambda *a: subprocess.run(["git", "-C", where, *a], capture_output=True,
+                                        text=True).stdout.strip()
+        commit = git("rev-parse", "--short", "HEAD") or None
+        if commit and git("status", "--porcelain", "mcjax"):
+            commit += " (mcjax/ modified)"
     return dict(cpu=model, cores=os.cpu_count(), python=platform.python_version(),
-                versions=versions, mcjax_commit=commit)
+                versions=versions, mcjax_path=where, mcjax_commit=commit)
 
 
 def _fmt(x: float) -> str:
@@ -723,8 +733,8 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    try:
-        import mcjax  # noqa: F401
-    except ImportError:  # run from a checkout without installing
+    from importlib.util import find_spec
+
+    if find_spec("mcjax") is None:  # run from a checkout without installing
         sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     main()

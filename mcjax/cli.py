@@ -63,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not use the persistent compilation cache ($MCJAX_CACHE_DIR or ~/.cache/mcjax)")
     s.add_argument("--json", action="store_true",
                    help="print a machine-readable summary on stdout (table and progress go to stderr)")
+    s.add_argument("--distributed", action="store_true",
+                   help="join a multi-host run (jax.distributed); process 0 prints and writes results. "
+                   "Coordinator, process count and index from the flags below, MCJAX_* variables, or "
+                   "the cluster's environment (SLURM, Open MPI, Cloud TPU)")
+    s.add_argument("--coordinator", default=None, help="HOST:PORT of process 0 (with --distributed)")
+    s.add_argument("--num-processes", type=int, default=None, help="with --distributed")
+    s.add_argument("--process-id", type=int, default=None, help="with --distributed")
 
     sh = sub.add_parser("show", help="print the table of a saved sweep")
     sh.add_argument("out_dir")
@@ -141,6 +148,15 @@ def _sweep(args) -> int:
 
     if args.seeds <= 0:
         raise ConfigError(f"--seeds must be a positive integer, got {args.seeds}")
+    if args.distributed:
+        from mcjax.scale import initialize_distributed
+
+        initialize_distributed(args.coordinator, args.num_processes, args.process_id)
+    elif args.coordinator or args.num_processes is not None or args.process_id is not None:
+        raise ConfigError("--coordinator, --num-processes and --process-id need --distributed")
+    import jax
+
+    main_process = jax.process_index() == 0
     exps = _experiments(args)
     out = args.out or os.path.join(
         "mcjax-out", f"{args.target}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
@@ -155,6 +171,8 @@ def _sweep(args) -> int:
     print(f"mcjax sweep: {', '.join(e.label for e in exps)} on {args.target}, {args.seeds} seeds each "
           f"({runs} runs x {args.steps} steps)", file=sys.stderr)
     result = run_sweep(exps, args.seeds, progress=not args.no_progress)
+    if not main_process:
+        return 0
     result.save(out, overwrite=args.overwrite)
     figures = []
     if not args.no_figures:

@@ -15,10 +15,12 @@ from typing import NamedTuple, Sequence, TextIO
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 
 from mcjax._validation import ConfigError, check_positive_int
 from mcjax.config import Config, HParams
 from mcjax.results import GroupResult, SweepResult
+from mcjax.scale import padded_runs, run_mesh, run_sharding, to_global, to_host
 from mcjax.train import make_trainer
 
 __all__ = ["Experiment", "run_sweep", "run_keys", "chunk_size", "compiled_programs"]
@@ -55,23 +57,33 @@ def chunk_size(n_logs: int, max_chunks: int = 20) -> int:
 
 
 @functools.lru_cache(maxsize=16)
-def compiled_programs(config: Config, n_runs: int, chunk: int):
+def compiled_programs(config: Config, n_runs: int, chunk: int, mesh: Mesh | None = None):
     """Ahead-of-time compiled ``(init, advance, evaluate)`` over ``n_runs`` runs, cached per process.
 
-    ``advance`` runs ``chunk`` logging intervals and donates the state. Hyperparameter *values* are
-    arguments, so any sweep of the same ``config`` and run count reuses these programs.
+    ``init(hparams [R], seeds uint32 [R])`` builds each run's state from ``jax.random.key(seed)``;
+    ``advance(hparams, state)`` runs ``chunk`` logging intervals and donates the state;
+    ``evaluate(state)`` gives the final mode statistics and samples. With a ``mesh``, every input and
+    output is sharded along the run axis (``n_runs`` must be a multiple of the mesh size).
+    Hyperparameter *values* are arguments, so any sweep of the same ``config`` and run count reuses
+    these programs.
     """
     trainer = make_trainer(config)
     hp = HParams(*[jax.ShapeDtypeStruct((n_runs,), jnp.float32) for _ in HParams._fields])
-    keys = jax.ShapeDtypeStruct((n_runs,), jax.random.key(0).dtype)
-    state = jax.eval_shape(jax.vmap(trainer.init), hp, keys)
-    init = jax.jit(jax.vmap(trainer.init)).lower(hp, keys).compile()
+    seeds = jax.ShapeDtypeStruct((n_runs,), jnp.uint32)
+    init_fn = jax.vmap(lambda h, s: trainer.init(h, jax.random.key(s)))
+    state = jax.eval_shape(init_fn, hp, seeds)
+    if mesh is None:
+        jit = jax.jit
+    else:
+        sh = run_sharding(mesh)
+        jit = lambda f, **kw: jax.jit(f, in_shardings=sh, out_shardings=sh, **kw)
+    init = jit(init_fn).lower(hp, seeds).compile()
     advance = (
-        jax.jit(jax.vmap(lambda h, s: trainer.advance(h, s, chunk)), donate_argnums=1)
+        jit(jax.vmap(lambda h, s: trainer.advance(h, s, chunk)), donate_argnums=1)
         .lower(hp, state)
         .compile()
     )
-    evaluate = jax.jit(jax.vmap(trainer.evaluate)).lower(state).compile()
+    evaluate = jit(jax.vmap(trainer.evaluate)).lower(state).compile()
     return init, advance, evaluate
 
 
@@ -94,6 +106,7 @@ def run_sweep(
     progress: bool = True,
     stream: TextIO | None = None,
     max_chunks: int = 20,
+    devices: Sequence[jax.Device] | None = None,
 ) -> SweepResult:
     """Trains every experiment for every seed; returns labelled per-run results.
 
@@ -102,6 +115,8 @@ def run_sweep(
       seeds: seed list, or ``n`` for seeds ``0..n-1``.
       progress: show one tqdm bar (on ``stream``, default stderr) for the whole sweep.
       max_chunks: the scan is cut into at most this many chunks per experiment.
+      devices: devices whose 1-D mesh shards the run axis (default: all devices of all processes).
+        The run count is padded to a multiple of their number.
 
     Returns:
       A :class:`~mcjax.results.SweepResult`; run ``(s, n)`` of an experiment is bitwise the run
@@ -125,18 +140,19 @@ def run_sweep(
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total, unit="run-step", unit_scale=True, disable=not progress, file=stream,
+    bar = tqdm(total=total, unit="run-step", unit_scale=True, file=stream,
+               disable=not progress or jax.process_index() != 0,
                dynamic_ncols=True)
     groups = []
     try:
         for exp in experiments:
-            groups.append(_run_experiment(exp, seeds, bar, max_chunks))
+            groups.append(_run_experiment(exp, seeds, bar, max_chunks, devices))
     finally:
         bar.close()
     return SweepResult(groups=groups)
 
 
-def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int) -> GroupResult:
+def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int, devices) -> GroupResult:
     cfg = exp.config
     n_set = int(np.shape(exp.hparams.lr_g)[0]) if np.ndim(exp.hparams.lr_g) else 0
     if n_set == 0 or any(np.shape(v) != (n_set,) for v in exp.hparams):
@@ -148,25 +164,31 @@ def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int) -> 
         raise ConfigError(f"{exp.label}: {n_set} settings but {len(exp.setting_labels)} labels")
     n_seeds = len(seeds)
     n_runs = n_set * n_seeds
-    hp_runs = jax.tree.map(lambda a: jnp.repeat(jnp.asarray(a, jnp.float32), n_seeds), exp.hparams)
-    keys = run_keys(seeds, n_set)
+    mesh = run_mesh(devices)
+    n_pad = padded_runs(n_runs, mesh)
+    pad = lambda a: np.concatenate([a, np.repeat(a[-1:], n_pad - n_runs, axis=0)])
+    sh = run_sharding(mesh)
+    hp_runs = HParams(*(to_global(pad(np.repeat(np.asarray(a, np.float32), n_seeds)), sh)
+                        for a in exp.hparams))
+    seed_runs = to_global(pad(np.tile(np.asarray(seeds, np.uint32), n_set)), sh)
     chunk = chunk_size(cfg.n_logs, max_chunks)
 
     bar.set_description(f"{exp.label}: compiling")
     t0 = time.perf_counter()
-    init, advance, evaluate = compiled_programs(cfg, n_runs, chunk)
+    init, advance, evaluate = compiled_programs(cfg, n_pad, chunk, mesh)
     compile_s = time.perf_counter() - t0
 
     bar.set_description(exp.label)
     t0 = time.perf_counter()
-    state = init(hp_runs, keys)
+    state = init(hp_runs, seed_runs)
     chunks = []
     for _ in range(cfg.n_logs // chunk):
         state, hist = advance(hp_runs, state)
-        chunks.append(jax.device_get(hist))
+        chunks.append(jax.tree.map(lambda a: a[:n_runs], to_host(hist)))
         bar.update(n_runs * chunk * cfg.log_every)
     _, samples = evaluate(state)
-    samples = np.asarray(samples[:, : cfg.keep_samples])
+    samples = to_host(samples)[:n_runs, : cfg.keep_samples]
+    final = to_host((state.diverged, state.diverged_step))
     run_s = time.perf_counter() - t0
 
     history = {k: np.concatenate([c[k] for c in chunks], axis=1) for k in chunks[0]}
@@ -175,7 +197,6 @@ def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int) -> 
         a = np.asarray(a)
         return a.reshape((n_set, n_seeds) + a.shape[1:])
 
-    state = jax.device_get(state)
     return GroupResult(
         label=exp.label,
         config=cfg,
@@ -185,8 +206,8 @@ def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int) -> 
         log_steps=np.asarray(history.pop("step")[0]),
         history={k: grid(v) for k, v in history.items()},
         samples=grid(samples),
-        diverged=grid(state.diverged),
-        diverged_step=grid(state.diverged_step),
+        diverged=grid(final[0][:n_runs]),
+        diverged_step=grid(final[1][:n_runs]),
         target=cfg.make_target().describe(),
         compile_s=compile_s,
         run_s=run_s,

@@ -86,8 +86,9 @@ def test_dirac_gan_field_matches_autodiff_of_the_losses(loss):
 @pytest.mark.usefixtures("x64")
 @pytest.mark.parametrize("loss", DIRAC_LOSSES)
 def test_dirac_gan_eigenvalues_at_equilibrium_are_plus_minus_i_f_prime(loss):
-    J, est = jax.jit(lambda p, k: (game_jacobian(dirac_gan(loss), p),
-                                   rotation_index(dirac_gan(loss), p, k, 8)))(_zero(), jax.random.key(0))
+    xi = dirac_gan(loss)
+    J, est = jax.jit(lambda p, k: (game_jacobian(xi, p), rotation_index(xi, p, k, 8)))(
+        _zero(), jax.random.key(0))
     lam = _sorted_complex(jacobian_eigenvalues(J))
     fp = 1.0 if loss == "wasserstein" else 0.5  # f'(0) of f(t) = -log(1 + e^-t), resp. f(t) = t
     # The issue's bound; float64 eig of a 2x2 normal matrix is exact to ~1e-16.
@@ -101,7 +102,8 @@ def test_dirac_gan_eigenvalues_at_equilibrium_are_plus_minus_i_f_prime(loss):
 
 
 # gamma is traced: one compilation serves every penalty weight (as in a sweep).
-_penalised_jacobian = jax.jit(lambda gamma: game_jacobian(dirac_gan("non-saturating", gamma), _zero()))
+_penalised_jacobian = jax.jit(
+    lambda gamma: game_jacobian(dirac_gan("non-saturating", gamma), _zero()))
 
 
 @pytest.mark.usefixtures("x64")

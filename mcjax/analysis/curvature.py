@@ -142,7 +142,8 @@ def arnoldi(matvec: Callable, dim: int, order: int, key: jax.Array, *, dtype=Non
 
     Builds an orthonormal basis ``V = [v_1 .. v_m]`` of the Krylov space
     ``K_m(M, v_1) = span{v_1, M v_1, .., M^{m-1} v_1}`` and the Hessenberg matrix
-    ``H = V^T M V`` (plus the residual norm in ``H[m, m-1]``), from a random Gaussian ``v_1``.
+    ``H = V^T M V`` (plus the residual norm in ``H[m, m-1]``), from a random Gaussian ``v_1``
+    (normalised; drawn from ``key`` together with the restart vectors in one draw).
     Eigenvalues of ``H[:m]`` (Ritz values) approximate those of ``M``, the extreme ones first.
     Each new vector is orthogonalised against *all* previous ones, twice ("twice is enough",
     Giraud et al. 2005), which keeps ``V`` orthonormal to working precision, so no spurious copies
@@ -238,7 +239,7 @@ def lanczos(matvec: Callable, dim: int, order: int, key: jax.Array, *, dtype=Non
 
 
 def tridiagonal(alphas: jax.Array, betas: jax.Array) -> jax.Array:
-    """The symmetric tridiagonal matrix with diagonal ``alphas`` ``[m]`` and off-diagonal ``betas`` ``[m-1]``."""
+    """Symmetric tridiagonal matrix: diagonal ``alphas`` ``[m]``, off-diagonals ``betas`` ``[m-1]``."""
     return jnp.diag(alphas) + jnp.diag(betas, 1) + jnp.diag(betas, -1)
 
 
@@ -283,7 +284,8 @@ def hessian_top_eigenvalues(
       :class:`TopEigenvalues` ``(largest [k] decreasing, smallest [k] increasing)``.
 
     Example:
-      >>> top = hessian_top_eigenvalues(lambda g: trainer_loss(g, d), g_params, 1, key)
+      >>> game = gan_game(make_trainer(cfg), hp, batch_key)
+      >>> top = hessian_top_eigenvalues(lambda g: game.generator_loss(g, d_params), g_params, 1, key)
       >>> top.largest[0], top.smallest[0]
 
     References:

@@ -86,7 +86,7 @@ def vjp_game(xi_fn: Callable, params, v):
 
 
 def game_matvec(xi_fn: Callable, params, transpose: bool = False) -> tuple[Callable, int]:
-    """``(x -> J x, dim)`` (or ``J^T x``) on flat vectors in ``ravel_pytree`` order, for Krylov methods.
+    """``(x -> J x, dim)`` (or ``J^T x``) on flat ``ravel_pytree``-order vectors, for Krylov methods.
 
     The game is linearised once (``jax.linearize``); each product then costs one linear pass.
 
