@@ -299,12 +299,19 @@ class StackedGAN:
 
     def step(self) -> None:
         import torch
-        import torch.nn.functional as F
 
         R, B = self.runs, self.size.batch
         real = (self.means[torch.randint(0, RING_MODES, (R, B))]
                 + RING_STD * torch.randn(R, B, DATA_DIM))
-        fake = self.forward(self.G, torch.randn(R, B, LATENT))
+        self.update(real, torch.randn(R, B, LATENT))
+
+    def update(self, real, z) -> None:
+        """One critic and one generator update on real ``[R, B, 2]`` and latent ``[R, B, 16]``."""
+        import torch
+        import torch.nn.functional as F
+
+        B = self.size.batch
+        fake = self.forward(self.G, z)
         logits = self.forward(self.D, torch.cat([real, fake.detach()], dim=1))
         # Sum over runs of each run's mean BCE: every run's gradient is its own.
         errD = (F.softplus(-logits[:, :B]).sum() + F.softplus(logits[:, B:]).sum()) / B

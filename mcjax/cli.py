@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Sequence
 
-from mcjax._validation import ConfigError
+from mcjax._validation import ConfigError, check_choice
 
 __all__ = ["main", "build_parser"]
 
@@ -57,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"generated samples per evaluation (default {d.eval_samples}, as in VEEGAN/PacGAN)")
     s.add_argument("--out", default=None, help="output folder (default mcjax-out/<target>-<time>)")
     s.add_argument("--overwrite", action="store_true", help="replace results already in --out")
+    s.add_argument("--resume", metavar="OUT_DIR", default=None,
+                   help="continue an interrupted sweep from its checkpoints (other options are taken "
+                   "from OUT_DIR/sweep.json)")
+    s.add_argument("--config", metavar="FILE.toml", default=None,
+                   help="read options from a TOML file (keys are option names, e.g. lr-d = 3e-4, "
+                   "remedy = [\"gan\", \"pacgan:pack=3\"]); flags on the command line win")
     s.add_argument("--no-figures", action="store_true", help="do not write figures")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.add_argument("--no-cache", action="store_true",
@@ -142,10 +148,71 @@ def _parse_sweep(text: str) -> tuple[str, list[float]]:
     return key, values
 
 
-def _sweep(args) -> int:
-    from mcjax.results import check_out_dir
-    from mcjax.sweep import run_sweep
+_RUN_ONLY = ("json", "no_progress", "no_figures", "no_cache", "resume", "config", "overwrite",
+             "distributed", "coordinator", "num_processes", "process_id", "command")
+SWEEP_FILE = "sweep.json"
+CHECKPOINTS = "checkpoints"
 
+
+def _load_config_file(path: str, parser: argparse.ArgumentParser) -> dict:
+    """Options from a TOML file: keys are the long option names (``lr-d`` or ``lr_d``)."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"--config {path!r}: no such file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"--config {path!r}: not valid TOML: {e}") from None
+    sweep_parser = next(a for a in parser._subparsers._group_actions[0].choices.values()
+                        if a.prog.endswith("sweep"))
+    known = {a.dest: a for a in sweep_parser._actions if a.dest not in ("help",) + _RUN_ONLY}
+    values = {}
+    for key, value in data.items():
+        dest = key.replace("-", "_")
+        if dest not in known:
+            check_choice(f"option in {path}", key, sorted(k.replace("_", "-") for k in known))
+        action = known[dest]
+        if action.dest in ("remedy", "sweep"):
+            value = [value] if isinstance(value, str) else value
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{path}: {key} must be a string or a list of strings, got {value!r}")
+        elif action.type is not None and not isinstance(value, bool):
+            try:
+                value = action.type(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"{path}: {key} must be {action.type.__name__}, got {value!r}") from None
+        elif isinstance(action, argparse._StoreTrueAction) and not isinstance(value, bool):
+            raise ConfigError(f"{path}: {key} must be true or false, got {value!r}")
+        values[dest] = value
+    return values
+
+
+def _sweep(args) -> int:
+    from mcjax.results import atomic_write, check_out_dir
+    from mcjax.sweep import Interrupted, run_sweep
+
+    if args.resume:
+        out = args.resume
+        path = os.path.join(out, SWEEP_FILE)
+        if not os.path.exists(path):
+            raise ConfigError(f"--resume {out!r}: no {SWEEP_FILE} there; is it a folder written by "
+                              "`mcjax sweep --out`?")
+        with open(path) as f:
+            saved = json.load(f)
+        from mcjax import __version__
+
+        if saved.get("format_version") != 1:
+            raise ConfigError(f"--resume {out!r}: sweep file format {saved.get('format_version')!r}; "
+                              "this mcjax reads format 1")
+        if saved.get("mcjax_version") != __version__:
+            raise ConfigError(f"--resume {out!r} was started by mcjax {saved.get('mcjax_version')}; "
+                              f"this is mcjax {__version__}: finish it with that version")
+        if os.path.exists(os.path.join(out, "summary.json")):
+            raise ConfigError(f"--resume {out!r}: that sweep is complete; `mcjax show {out}` prints it")
+        for key, value in saved["args"].items():
+            setattr(args, key, value)
     if args.seeds <= 0:
         raise ConfigError(f"--seeds must be a positive integer, got {args.seeds}")
     if args.distributed:
@@ -161,7 +228,23 @@ def _sweep(args) -> int:
     out = args.out or os.path.join(
         "mcjax-out", f"{args.target}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     )
-    check_out_dir(out, overwrite=args.overwrite)
+    ckpt_dir = os.path.join(out, CHECKPOINTS)
+    if not args.resume:
+        check_out_dir(out, overwrite=args.overwrite)
+        if os.path.isdir(ckpt_dir) and os.listdir(ckpt_dir) and not args.overwrite:
+            raise ConfigError(f"output folder {out!r} holds an unfinished sweep; continue it with "
+                              f"`mcjax sweep --resume {out}` or pass --overwrite")
+        if main_process:
+            import shutil
+
+            from mcjax import __version__
+
+            shutil.rmtree(ckpt_dir, ignore_errors=True)
+            os.makedirs(out, exist_ok=True)
+            saved = {k: v for k, v in vars(args).items() if k not in _RUN_ONLY}
+            saved["out"] = out
+            atomic_write(os.path.join(out, SWEEP_FILE), json.dumps(
+                {"format_version": 1, "mcjax_version": __version__, "args": saved}, indent=2).encode())
     if not args.no_cache:
         from mcjax.cache import enable_compilation_cache
 
@@ -169,11 +252,18 @@ def _sweep(args) -> int:
     info = sys.stderr if args.json else sys.stdout
     runs = sum(len(e.setting_labels) for e in exps) * args.seeds
     print(f"mcjax sweep: {', '.join(e.label for e in exps)} on {args.target}, {args.seeds} seeds each "
-          f"({runs} runs x {args.steps} steps)", file=sys.stderr)
-    result = run_sweep(exps, args.seeds, progress=not args.no_progress)
+          f"({runs} runs x {args.steps} steps){'; resuming' if args.resume else ''}", file=sys.stderr)
+    with _StopOnInterrupt() as stop:
+        try:
+            result = run_sweep(exps, args.seeds, progress=not args.no_progress, checkpoint_dir=ckpt_dir,
+                               resume=bool(args.resume), stop=stop)
+        except Interrupted as e:
+            print(f"mcjax: interrupted ({e}); every finished chunk is checkpointed in {ckpt_dir}.\n"
+                  f"Resume with: mcjax sweep --resume {out}", file=sys.stderr)
+            return 130
     if not main_process:
         return 0
-    result.save(out, overwrite=args.overwrite)
+    result.save(out, overwrite=True)
     figures = []
     if not args.no_figures:
         from mcjax.plots import save_figures
@@ -190,6 +280,33 @@ def _sweep(args) -> int:
         json.dump(summary, sys.stdout, indent=2)
         print()
     return 0
+
+
+class _StopOnInterrupt:
+    """First Ctrl-C: finish the chunk, checkpoint, stop. Second Ctrl-C: stop at once."""
+
+    def __enter__(self):
+        import signal
+
+        self.requested = False
+        self._signal = signal
+        try:
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread
+            self._old = None
+        return lambda: self.requested
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nmcjax: Ctrl-C: stopping after this chunk's checkpoint (Ctrl-C again to stop now)",
+              file=sys.stderr)
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            self._signal.signal(self._signal.SIGINT, self._old)
+        return False
 
 
 def _show(args) -> int:
@@ -218,6 +335,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if getattr(args, "config", None):
+            file_values = _load_config_file(args.config, parser)
+            defaults = build_parser().parse_args([args.command])
+            for dest, value in file_values.items():
+                if getattr(args, dest) == getattr(defaults, dest):  # not given on the command line
+                    setattr(args, dest, value)
         return {"sweep": _sweep, "show": _show, "remedies": _remedies}[args.command](args)
     except ConfigError as e:
         msg = str(e)

@@ -8,9 +8,10 @@ per chunk without host callbacks in the hot loop.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import time
-from typing import NamedTuple, Sequence, TextIO
+from typing import Callable, NamedTuple, Sequence, TextIO
 
 import jax
 import jax.numpy as jnp
@@ -20,10 +21,11 @@ from jax.sharding import Mesh
 from mcjax._validation import ConfigError, check_positive_int
 from mcjax.config import Config, HParams
 from mcjax.results import GroupResult, SweepResult
+from mcjax.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from mcjax.scale import padded_runs, run_mesh, run_sharding, to_global, to_host
 from mcjax.train import make_trainer
 
-__all__ = ["Experiment", "run_sweep", "run_keys", "chunk_size", "compiled_programs"]
+__all__ = ["Experiment", "Interrupted", "run_sweep", "run_keys", "chunk_size", "compiled_programs"]
 
 
 class Experiment(NamedTuple):
@@ -58,7 +60,9 @@ def chunk_size(n_logs: int, max_chunks: int = 20) -> int:
 
 @functools.lru_cache(maxsize=16)
 def compiled_programs(config: Config, n_runs: int, chunk: int, mesh: Mesh | None = None):
-    """Ahead-of-time compiled ``(init, advance, evaluate)`` over ``n_runs`` runs, cached per process.
+    """Ahead-of-time compiled ``(init, advance, evaluate, abstract_state)`` over ``n_runs`` runs.
+
+    Cached per process.
 
     ``init(hparams [R], seeds uint32 [R])`` builds each run's state from ``jax.random.key(seed)``;
     ``advance(hparams, state)`` runs ``chunk`` logging intervals and donates the state;
@@ -84,7 +88,7 @@ def compiled_programs(config: Config, n_runs: int, chunk: int, mesh: Mesh | None
         .compile()
     )
     evaluate = jit(jax.vmap(trainer.evaluate)).lower(state).compile()
-    return init, advance, evaluate
+    return init, advance, evaluate, state
 
 
 def _check_seeds(seeds: Sequence[int]) -> list[int]:
@@ -107,6 +111,9 @@ def run_sweep(
     stream: TextIO | None = None,
     max_chunks: int = 20,
     devices: Sequence[jax.Device] | None = None,
+    checkpoint_dir: str | None = None,
+    resume: bool = False,
+    stop: Callable[[], bool] | None = None,
 ) -> SweepResult:
     """Trains every experiment for every seed; returns labelled per-run results.
 
@@ -117,6 +124,14 @@ def run_sweep(
       max_chunks: the scan is cut into at most this many chunks per experiment.
       devices: devices whose 1-D mesh shards the run axis (default: all devices of all processes).
         The run count is padded to a multiple of their number.
+      checkpoint_dir: write every experiment's state and history there at each chunk boundary.
+      resume: continue from the checkpoints in ``checkpoint_dir`` (they must be from this very
+        sweep); finished experiments are not run again. The result equals an uninterrupted sweep.
+      stop: polled after each chunk's checkpoint; when it returns True the sweep raises
+        :class:`Interrupted` (e.g. set by a Ctrl-C handler).
+
+    Raises:
+      Interrupted: ``stop()`` asked to stop; every checkpoint on disk is complete.
 
     Returns:
       A :class:`~mcjax.results.SweepResult`; run ``(s, n)`` of an experiment is bitwise the run
@@ -145,14 +160,20 @@ def run_sweep(
                dynamic_ncols=True)
     groups = []
     try:
-        for exp in experiments:
-            groups.append(_run_experiment(exp, seeds, bar, max_chunks, devices))
+        for index, exp in enumerate(experiments):
+            ckpt = None if checkpoint_dir is None else checkpoint_path(checkpoint_dir, index)
+            groups.append(_run_experiment(exp, seeds, bar, max_chunks, devices, ckpt, resume, stop))
     finally:
         bar.close()
     return SweepResult(groups=groups)
 
 
-def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int, devices) -> GroupResult:
+class Interrupted(Exception):
+    """The sweep stopped at a chunk boundary on request; its checkpoints allow a resume."""
+
+
+def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int, devices,
+                    ckpt: str | None, resume: bool, stop) -> GroupResult:
     cfg = exp.config
     n_set = int(np.shape(exp.hparams.lr_g)[0]) if np.ndim(exp.hparams.lr_g) else 0
     if n_set == 0 or any(np.shape(v) != (n_set,) for v in exp.hparams):
@@ -175,23 +196,42 @@ def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int, dev
 
     bar.set_description(f"{exp.label}: compiling")
     t0 = time.perf_counter()
-    init, advance, evaluate = compiled_programs(cfg, n_pad, chunk, mesh)
+    init, advance, evaluate, abstract = compiled_programs(cfg, n_pad, chunk, mesh)
     compile_s = time.perf_counter() - t0
 
     bar.set_description(exp.label)
     t0 = time.perf_counter()
-    state = init(hp_runs, seed_runs)
-    chunks = []
-    for _ in range(cfg.n_logs // chunk):
+    n_chunks = cfg.n_logs // chunk
+    meta = {"label": exp.label, "config": cfg.to_dict(), "seeds": list(seeds), "n_runs": n_runs,
+            "n_pad": n_pad, "chunk": chunk,
+            "hparams": {k: [float(x) for x in np.asarray(v)] for k, v in exp.hparams._asdict().items()}}
+    history: dict[str, np.ndarray] = {}
+    done = 0
+    if resume and ckpt is not None and os.path.exists(ckpt):
+        leaves, history, done = load_checkpoint(ckpt, abstract, meta)
+        shardings = jax.tree.leaves(init.output_shardings)
+        restored = [
+            jax.random.wrap_key_data(to_global(l[1], sh_)) if isinstance(l, tuple) else to_global(l, sh_)
+            for l, sh_ in zip(leaves, shardings)
+        ]
+        state = jax.tree.unflatten(jax.tree.structure(abstract), restored)
+        bar.update(n_runs * done * chunk * cfg.log_every)
+    else:
+        state = init(hp_runs, seed_runs)
+    for i in range(done, n_chunks):
         state, hist = advance(hp_runs, state)
-        chunks.append(jax.tree.map(lambda a: a[:n_runs], to_host(hist)))
+        hist = jax.tree.map(lambda a: a[:n_runs], to_host(hist))
+        history = hist if not history else {k: np.concatenate([history[k], hist[k]], axis=1) for k in hist}
+        if ckpt is not None:
+            save_checkpoint(ckpt, state, history, i + 1, meta)
         bar.update(n_runs * chunk * cfg.log_every)
+        if stop is not None and stop() and i + 1 < n_chunks:
+            raise Interrupted(f"{exp.label}: stopped after chunk {i + 1} of {n_chunks}")
     _, samples = evaluate(state)
     samples = to_host(samples)[:n_runs, : cfg.keep_samples]
     final = to_host((state.diverged, state.diverged_step))
     run_s = time.perf_counter() - t0
 
-    history = {k: np.concatenate([c[k] for c in chunks], axis=1) for k in chunks[0]}
 
     def grid(a):
         a = np.asarray(a)

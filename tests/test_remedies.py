@@ -52,6 +52,16 @@ def _train(cfg: Config):
     return compiled
 
 
+@pytest.fixture(scope="module")
+def base():
+    """An initial state of ``BASE`` and its jitted losses (the reference for remedies that add
+    to them)."""
+    trainer = make_trainer(BASE)
+    state = jax.jit(trainer.init)(make_hparams(), jax.random.key(0))
+    return dict(g=state.g_params, d=state.d_params, critic_loss=jax.jit(trainer.critic_loss),
+                generator_loss=jax.jit(trainer.generator_loss))
+
+
 def _np_mlp(params, x, act):
     """NumPy forward pass of ``nets.Critic`` / ``nets.MLP`` (one hidden layer), float64."""
     p = jax.tree.map(lambda a: np.asarray(a, np.float64), params["params"])
@@ -182,13 +192,9 @@ def test_r1_penalty_matches_finite_difference_gradient_norm():
 
 
 @pytest.mark.parametrize("penalty", ["r1", "r2", "gp"])
-def test_trainer_critic_loss_is_base_plus_weighted_penalty(penalty):
-    trainer0 = make_trainer(BASE)
-    trainer = make_trainer(BASE.replace(penalty=penalty))
-    state = jax.jit(trainer0.init)(make_hparams(), jax.random.key(0))
-    g, d = state.g_params, state.d_params
-    base_loss = jax.jit(trainer0.critic_loss)
-    pen_loss = jax.jit(trainer.critic_loss)
+def test_trainer_critic_loss_is_base_plus_weighted_penalty(base, penalty):
+    pen_loss = jax.jit(make_trainer(BASE.replace(penalty=penalty)).critic_loss)
+    g, d, base_loss = base["g"], base["d"], base["critic_loss"]
     crit = nets.critic(BASE.width, BASE.depth)
     gen = nets.generator(BASE.width, BASE.depth, 2)
     logits = lambda x: crit.apply(d, x)[0]
@@ -202,11 +208,11 @@ def test_trainer_critic_loss_is_base_plus_weighted_penalty(penalty):
     else:  # Mescheder et al. 2018, Eq. 9 / 10: gamma / 2 E ||grad D||^2 on real / generated data
         coef, value = 0.5, objectives.r1_penalty(logits, real if penalty == "r1" else fake)
     assert float(value) > 1e-4
-    base = float(base_loss(d, g, make_hparams(), jax.random.clone(key)))
+    plain = float(base_loss(d, g, make_hparams(), jax.random.clone(key)))
     for w in (0.0, 3.0, 10.0):
         got = float(pen_loss(d, g, make_hparams(penalty_weight=w), jax.random.clone(key)))
         # float32 sum of two O(1) terms: a few ulps
-        np.testing.assert_allclose(got, base + coef * w * float(value), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(got, plain + coef * w * float(value), rtol=1e-6, atol=1e-6)
 
 
 # ------------------------------------------------------------------------- spectral normalisation
@@ -351,7 +357,8 @@ def unrolled():
             one_step = jax.grad(trainer0.generator_loss)(g, d, hp, jax.random.clone(key))
             return value, fixed, one_step
 
-        yield dict(state=state, opt_warm=opt_warm, loss=unrolled_loss, by_hand=by_hand)
+    # jitted functions are traced at their first call; each test calls them under enable_x64
+    return dict(state=state, opt_warm=opt_warm, loss=unrolled_loss, by_hand=by_hand)
 
 
 def _flat(tree):
@@ -406,13 +413,12 @@ def test_unrolled_objective_uses_the_critic_optimizer_state(unrolled):
 # ------------------------------------------------------------------------------ instance noise
 
 
-def test_instance_noise_is_annealed_gaussian_noise_on_critic_inputs():
+def test_instance_noise_is_annealed_gaussian_noise_on_critic_inputs(base):
     cfg = BASE.replace(instance_noise=True)
-    trainer0, trainer = make_trainer(BASE), make_trainer(cfg)
-    state = jax.jit(trainer0.init)(make_hparams(), jax.random.key(0))
-    g, d = state.g_params, state.d_params
-    loss0, loss = jax.jit(trainer0.critic_loss), jax.jit(trainer.critic_loss)
-    gloss0, gloss = jax.jit(trainer0.generator_loss), jax.jit(trainer.generator_loss)
+    trainer = make_trainer(cfg)
+    g, d = base["g"], base["d"]
+    loss0, loss = base["critic_loss"], jax.jit(trainer.critic_loss)
+    gloss0, gloss = base["generator_loss"], jax.jit(trainer.generator_loss)
     key = lambda: jax.random.key(5)
     step = lambda t: jnp.asarray(t, jnp.int32)
     hp0, hp1 = make_hparams(noise_std=0.0), make_hparams(noise_std=1.0)
@@ -454,7 +460,25 @@ def test_ema_with_zero_decay_is_the_raw_generator():
 # ----------------------------------------------------------------------------- every remedy
 
 
-@pytest.mark.parametrize("name", sorted(REMEDIES))
+def _smoke_tested_in_test_train() -> set:
+    """The remedies ``test_train.py`` already trains (read from its parametrisation, so that a
+    change there cannot silently drop one from both files)."""
+    from tests import test_train
+
+    marks = test_train.test_every_remedy_trains_and_improves_critic.pytestmark
+    return set(next(m.args[1] for m in marks if m.name == "parametrize"))
+
+
+_IN_TEST_TRAIN = _smoke_tested_in_test_train()
+
+
+def test_every_remedy_is_smoke_tested():
+    assert _IN_TEST_TRAIN <= set(REMEDIES)
+    assert len(set(REMEDIES) - _IN_TEST_TRAIN) >= 15  # the rest run below
+
+
+# Each is one compilation (~4 s of CPU): the remedies test_train.py trains are not repeated.
+@pytest.mark.parametrize("name", sorted(set(REMEDIES) - _IN_TEST_TRAIN))
 def test_every_remedy_trains_ten_steps_without_diverging(name):
     cfg, hp = apply_remedy(name, BASE)
     state, hist = _train(cfg)(make_hparams(**hp), jax.random.key(0))

@@ -372,7 +372,8 @@ def hessian_trace(loss_fn: Callable, params, key: jax.Array, n_probes: int) -> E
     ``tr(H) = E_v [v^T H v]`` for Rademacher ``v`` (entries ``+-1``), the minimum-variance choice
     among i.i.d. probes: ``Var = 2 sum_{i != j} H_ij^2``. The estimate is the mean of
     ``n_probes`` samples, its standard error their standard deviation (``ddof = 1``) over
-    ``sqrt(n_probes)``.
+    ``sqrt(n_probes)``. The probes are drawn in one ``[n_probes, dim]`` draw and processed
+    sequentially (``lax.map``).
 
     Args:
       loss_fn: ``params -> scalar``.

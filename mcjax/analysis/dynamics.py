@@ -194,6 +194,7 @@ def rotation_index(xi_fn: Callable, params, key: jax.Array, n_probes: int) -> Es
     probes.
 
     The game is linearised once; each probe costs one forward and one transposed linear pass.
+    The probes are drawn in one ``[n_probes, dim]`` draw and processed sequentially (``lax.map``).
 
     Args:
       xi_fn: ``params -> xi`` (see the module docstring).
