@@ -15,7 +15,8 @@ betas 0.5/0.999) for both players, alternating updates with one critic step per 
   generator step), and ``torch.optim.Adam(fused=True)`` over the stacked tensors (``foreach`` when
   fused is unavailable). Same math as (a); the strongest plain-PyTorch peer we could write.
 * **(c) mcjax**: ``mcjax.sweep.compiled_programs(config, R, 1)``, the programs ``run_sweep`` runs,
-  with ``log_every = steps`` and ``eval_samples = 256``, so a timed call is ``steps`` training steps
+  (``init(hparams, seeds)``, ``advance(hparams, state)``), with ``log_every = steps`` and
+  ``eval_samples = 256``, so a timed call is ``steps`` training steps
   and a single 256-sample evaluation (mode metrics are otherwise computed every ``log_every``).
   mcjax draws a fresh fake batch for the generator step (one more generator forward per step than
   the DCGAN loop; see the FLOP count) and checks every step for non-finite values.
@@ -352,14 +353,14 @@ def mcjax_config(size: Size, steps: int):
 
 
 def _mcjax_inputs(runs: int):
+    """Per-run hyperparameters ``[R]`` and seeds ``0..R-1``, as ``run_sweep`` passes them."""
     import jax.numpy as jnp
 
     from mcjax.config import make_hparams
-    from mcjax.sweep import run_keys
 
     hp = make_hparams(lr_g=LR, lr_d=LR, beta1=BETA1, beta2=BETA2)
     hp = type(hp)(*(jnp.full((runs,), v, jnp.float32) for v in hp))
-    return hp, run_keys(list(range(runs)), 1)
+    return hp, jnp.arange(runs, dtype=jnp.uint32)
 
 
 def _cell_mcjax(size: Size, runs: int, steps: int, budget: float, repeats: int):
@@ -368,12 +369,12 @@ def _cell_mcjax(size: Size, runs: int, steps: int, budget: float, repeats: int):
     from mcjax.sweep import compiled_programs
 
     cfg = mcjax_config(size, steps)
-    hp, keys = _mcjax_inputs(runs)
+    hp, seeds = _mcjax_inputs(runs)
     t0 = time.perf_counter()
-    init, advance, _ = compiled_programs(cfg, runs, 1)
+    init, advance = compiled_programs(cfg, runs, 1)[:2]
     compile_s = time.perf_counter() - t0
     compile_peak = _peak_rss_mib()
-    box = [jax.block_until_ready(init(hp, keys))]
+    box = [jax.block_until_ready(init(hp, seeds))]
 
     def block():
         box[0], hist = advance(hp, box[0])  # advance donates the state

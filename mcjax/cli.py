@@ -82,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     sub.add_parser("remedies", help="list the remedies with their settings and references")
+
+    an = sub.add_parser("analyze", help="curvature and rotation of a saved sweep's final states, "
+                        "collapsed vs healthy runs; writes analysis.json and dynamics.png")
+    an.add_argument("out_dir")
     return p
 
 
@@ -321,6 +325,16 @@ def _show(args) -> int:
     return 0
 
 
+def _analyze(args) -> int:
+    from mcjax.analyze import analysis_table, analyze_sweep, save_analysis
+
+    analysis = analyze_sweep(args.out_dir)
+    paths = save_analysis(analysis, args.out_dir)
+    print(analysis_table(analysis))
+    print(f"written: {', '.join(paths)}")
+    return 0
+
+
 def _remedies(args) -> int:
     from mcjax.remedies import describe_remedies
 
@@ -341,7 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for dest, value in file_values.items():
                 if getattr(args, dest) == getattr(defaults, dest):  # not given on the command line
                     setattr(args, dest, value)
-        return {"sweep": _sweep, "show": _show, "remedies": _remedies}[args.command](args)
+        return {"sweep": _sweep, "show": _show, "remedies": _remedies, "analyze": _analyze}[args.command](args)
     except ConfigError as e:
         msg = str(e)
         first = msg.split(" ", 1)[0]

@@ -62,6 +62,9 @@ class Config:
       unroll: the generator differentiates through this many critic updates (0: off).
       ema: also keep (and evaluate) an exponential moving average of the generator's weights with
         decay ``HParams.ema_decay``.
+      log_dynamics: also log, every ``log_every`` steps inside the scan, the rotation index
+        (``dynamics_probes`` probes), each player's top and bottom Hessian eigenvalue (Lanczos of
+        order ``lanczos_order``) and ``||xi||``; see ``mcjax.analysis``.
       optimizer: ``adam`` (lr, beta1, beta2), ``rmsprop`` (lr, decay = beta2), ``sgd``
         (lr, momentum = beta1) or ``muon`` (lr, momentum = beta1; Adam with beta1, beta2 on
         non-matrix parameters), the same kind for both players.
@@ -95,6 +98,9 @@ class Config:
     update: str = "alternating"
     unroll: int = 0
     ema: bool = False
+    log_dynamics: bool = False
+    dynamics_probes: int = 4
+    lanczos_order: int = 10
     optimizer: str = "adam"
     log_every: int = 200
     eval_samples: int = 2500
@@ -109,7 +115,8 @@ class Config:
         from mcjax.game import UPDATE_RULES
 
         for name in ("latent_dim", "width", "depth", "batch_size", "steps", "n_critic",
-                     "log_every", "eval_samples", "keep_samples", "pack", "mbd_dim", "entropy_k"):
+                     "log_every", "eval_samples", "keep_samples", "pack", "mbd_dim", "entropy_k",
+                     "dynamics_probes", "lanczos_order"):
             check_positive_int(name, getattr(self, name))
         for name in ("mbd_kernels", "unroll"):
             v = getattr(self, name)

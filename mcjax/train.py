@@ -63,8 +63,11 @@ class Trainer(NamedTuple):
       generator_loss: ``(g_params, d_params, hparams, key, step=0, sn_u=None, d_opt=None) ->
         scalar``: the generator's training loss on one batch (unrolled through the critic's
         updates when ``Config.unroll``, which needs ``d_opt``).
-      xi: ``(params, hparams, key, step=0, sn_u=None) -> xi``: the simultaneous gradient of both
-        players at ``params = (g_params, d_params)`` on one batch.
+      xi: ``(params, hparams, key, step=0, sn_u=None, d_opt=None) -> xi``: the simultaneous
+        gradient of both players at ``params = (g_params, d_params)`` on one batch.
+      dynamics: ``(hparams, state) -> dict``: rotation index, top and bottom Hessian eigenvalues
+        of each player's loss, ``||xi||`` (logged every ``log_every`` steps with
+        ``Config.log_dynamics``).
     """
 
     init: Callable
@@ -75,6 +78,7 @@ class Trainer(NamedTuple):
     critic_loss: Callable
     generator_loss: Callable
     xi: Callable
+    dynamics: Callable
 
 
 def make_optimizer(kind: str, lr: jax.Array, hp: HParams, *, differentiable: bool = False
@@ -208,11 +212,11 @@ def make_trainer(config: Config) -> Trainer:
                 x[:h], x[h: 2 * h], z[:h], z[h: 2 * h])
         return value
 
-    def xi(params, hp, key, step=jnp.zeros((), jnp.int32), sn_u=None):
+    def xi(params, hp, key, step=jnp.zeros((), jnp.int32), sn_u=None, d_opt=None):
         g_params, d_params = params
         k_g, k_d = jax.random.split(key)
         return (
-            jax.grad(generator_loss)(g_params, d_params, hp, k_g, step, sn_u),
+            jax.grad(generator_loss)(g_params, d_params, hp, k_g, step, sn_u, d_opt),
             jax.grad(critic_loss)(d_params, g_params, hp, k_d, step, sn_u),
         )
 
@@ -307,12 +311,45 @@ def make_trainer(config: Config) -> Trainer:
             stats.update({"ema_" + k: v for k, v in ema_stats.items()})
         return stats, samples
 
+    def dynamics(hp: HParams, state: TrainState) -> dict:
+        """Rotation index, top Hessian eigenvalue of each player's loss and ``||xi||`` at ``state``,
+        on one batch fixed by ``(eval_key, step)`` (see ``mcjax.analysis``). Lanczos runs to order
+        ``min(lanczos_order, number of the player's parameters)``."""
+        from mcjax.analysis import curvature, dynamics as dyn
+
+        key = jax.random.fold_in(state.eval_key, state.step)
+        k_batch, k_rot, k_hg, k_hd = jax.random.split(key, 4)
+        k_g, k_d = jax.random.split(k_batch)
+        params = (state.g_params, state.d_params)
+        xi_fn = lambda p: xi(p, hp, jax.random.clone(k_batch), state.step, state.sn_u, state.d_opt)
+        g_loss = lambda g: generator_loss(g, state.d_params, hp, jax.random.clone(k_g), state.step,
+                                          state.sn_u, state.d_opt)
+        d_loss = lambda d: critic_loss(d, state.g_params, hp, jax.random.clone(k_d), state.step,
+                                       state.sn_u)
+        field = xi_fn(params)
+        rot = dyn.rotation_index(xi_fn, params, k_rot, cfg.dynamics_probes)
+        size = lambda tree: sum(x.size for x in jax.tree.leaves(tree))
+        g_eig = curvature.hessian_top_eigenvalues(g_loss, state.g_params, 1, k_hg,
+                                                  min(cfg.lanczos_order, size(state.g_params)))
+        d_eig = curvature.hessian_top_eigenvalues(d_loss, state.d_params, 1, k_hd,
+                                                  min(cfg.lanczos_order, size(state.d_params)))
+        return {
+            "grad_norm": jnp.sqrt(sum(jnp.sum(x**2) for x in jax.tree.leaves(field))),
+            "rotation_index": rot.value,
+            "g_hessian_max": g_eig.largest[0],
+            "g_hessian_min": g_eig.smallest[0],
+            "d_hessian_max": d_eig.largest[0],
+            "d_hessian_min": d_eig.smallest[0],
+        }
+
     def advance(hp: HParams, state: TrainState, n_logs: int):
         def interval(state, _):
             state, (d_values, g_values) = jax.lax.scan(
                 lambda s, _: step(hp, s), state, None, length=cfg.log_every
             )
             stats, _ = evaluate(state)
+            if cfg.log_dynamics:
+                stats.update(dynamics(hp, state))
             record = dict(
                 stats,
                 step=state.step,
@@ -328,7 +365,7 @@ def make_trainer(config: Config) -> Trainer:
         return advance(hp, init(hp, key), cfg.n_logs)
 
     return Trainer(init=init, advance=advance, train=train, generate=generate, evaluate=evaluate,
-                   critic_loss=critic_loss, generator_loss=generator_loss, xi=xi)
+                   critic_loss=critic_loss, generator_loss=generator_loss, xi=xi, dynamics=dynamics)
 
 
 def tree_step(params: Any, grads: Any, lr: jax.Array) -> Any:

@@ -42,13 +42,15 @@ def _f64(tree):
 def _train(cfg: Config):
     """The jitted training program of ``cfg``, compiled once per test session.
 
-    Compiled with XLA's backend optimisation level 0: the same program (same operations, same
-    random numbers), only LLVM's code generation is cheaper, which halves compile time on CPU.
+    Compiled with XLA's backend optimisation level 0 and without LLVM's expensive passes: the
+    same program (same operations, same random numbers), only cheaper machine-code generation,
+    which roughly halves compile time on CPU.
     """
     trainer = make_trainer(cfg)
     hp = make_hparams()
     compiled = jax.jit(trainer.train).lower(hp, jax.random.key(0)).compile(
-        compiler_options={"xla_backend_optimization_level": 0})
+        compiler_options={"xla_backend_optimization_level": 0,
+                          "xla_llvm_disable_expensive_passes": True})
     return compiled
 
 
@@ -92,7 +94,7 @@ def test_trainer_critic_takes_packed_rows():
     state = jax.jit(trainer.init)(hp, jax.random.key(0))
     d = state.d_params["params"]
     assert d["hidden_0"]["kernel"].shape == (3 * 2, cfg.width)  # input m * D
-    assert jax.tree.leaves(trainer.generate(state.g_params, jnp.zeros((5, cfg.latent_dim))))[0].shape == (5, 2)
+    assert state.g_params["params"]["out"]["kernel"].shape == (cfg.width, 2)  # G is unchanged
 
     # Rebuild both losses by hand from the trainer's keys: m * B samples, packed by a NumPy loop.
     B, m, target = cfg.batch_size, 3, cfg.make_target()
@@ -156,9 +158,10 @@ def test_minibatch_discrimination_matches_numpy_double_loop():
 def test_critic_with_minibatch_layers_is_the_published_forward_pass():
     crit = nets.critic(8, 1, mbd_kernels=4, mbd_dim=3, mbstd=True)
     x = np.random.default_rng(2).normal(size=(10, 2)).astype(np.float32)
-    params = crit.init(jax.random.key(0), x)
+    params = jax.jit(crit.init)(jax.random.key(0), x)
     assert params["params"]["mbd_T"].shape == (8, 4 * 3)
-    logits, feats = jax.jit(crit.apply)(params, x)
+    apply = jax.jit(crit.apply)
+    logits, feats = apply(params, x)
     p = jax.tree.map(lambda a: np.asarray(a, np.float64), params["params"])
     h = np.maximum(x @ p["hidden_0"]["kernel"] + p["hidden_0"]["bias"], 0.0)
     o = _np_mbd(h, p["mbd_T"], 4, 3)
@@ -170,7 +173,7 @@ def test_critic_with_minibatch_layers_is_the_published_forward_pass():
     # the output of sample 0 depends on the other samples (the point of minibatch layers)
     moved = x.copy()
     moved[1:] += 1.0
-    assert abs(float(crit.apply(params, moved)[0][0] - logits[0])) > 1e-3
+    assert abs(float(apply(params, moved)[0][0] - logits[0])) > 1e-3
 
 
 # ------------------------------------------------------------------------------- R1, R2, GP
@@ -362,7 +365,7 @@ def unrolled():
 
 
 def _flat(tree):
-    return np.asarray(ravel_pytree(tree)[0])
+    return np.concatenate([np.ravel(np.asarray(x)) for x in jax.tree.leaves(tree)])
 
 
 def test_unrolled_gradient_matches_finite_differences(unrolled):
