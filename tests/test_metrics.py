@@ -353,3 +353,16 @@ def test_perfectly_uniform_histogram_has_zero_kl(target):
     # float32 rounding of log K - H(uniform): ~1e-6.
     assert float(s.reverse_kl) < 2e-6 and float(s.js_to_uniform) < 2e-6
     np.testing.assert_allclose(float(s.occupancy_entropy), math.log(target.n_modes), rtol=1e-6)
+
+
+@_PROPS
+@given(x=_sample_sets(), mode=st.integers(0, RING.n_modes - 1), seed=st.integers(0, 2**32 - 1))
+def test_adding_a_sample_never_lowers_coverage(x, mode, seed):
+    # Monotonicity: one more sample (an exact mode mean, HQ for sure) adds its mode if it was missing.
+    before = _np(_stats(x, RING))
+    extra = np.asarray(RING.means)[mode][None, :].astype(np.float32)
+    mixed = np.random.default_rng(seed).permutation(np.concatenate([x, extra]))
+    after = _np(_stats(mixed, RING))
+    assert int(after["modes_covered"]) >= int(before["modes_covered"])
+    expected = int(before["modes_covered"]) + (before["mode_counts"][mode] == 0)
+    assert int(after["modes_covered"]) == expected
