@@ -227,7 +227,10 @@ def make_hparams(**values: Any) -> HParams:
         check_choice("hyperparameter", name, HParams._fields)
     hp = HParams()._replace(**values)
     for name, v in zip(HParams._fields, hp):
-        arr = np.asarray(v, dtype=np.float64)
+        try:
+            arr = np.asarray(v, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be a number, got {v!r}") from None
         if arr.ndim != 0:
             raise ConfigError(f"{name} must be a scalar, got shape {arr.shape}; use stack_hparams")
         if name in _POSITIVE:
