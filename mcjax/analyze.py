@@ -27,7 +27,7 @@ DYNAMICS_KEYS = ("rotation_index", "grad_norm", "g_hessian_max", "g_hessian_min"
 
 def analyze_sweep(out_dir: str) -> dict[str, Any]:
     """Per group: ``{label: {metric: [S, N] array, "modes_covered": [S, N], ...}}``."""
-    from mcjax.sweep import compiled_programs
+    from mcjax.config import HParams
     from mcjax.train import make_trainer
 
     result = SweepResult.load(out_dir)
@@ -40,8 +40,11 @@ def analyze_sweep(out_dir: str) -> dict[str, Any]:
                               "a sweep written by `mcjax sweep` (which checkpoints its final states)")
         with np.load(path) as z:
             meta = json.loads(bytes(z["meta"]).decode())
-        n_pad, chunk = meta["n_pad"], meta["chunk"]
-        _, _, _, abstract = compiled_programs(g.config, n_pad, chunk, None)
+        n_pad = meta["n_pad"]
+        trainer = make_trainer(g.config)
+        hp_shape = HParams(*[jax.ShapeDtypeStruct((n_pad,), np.float32) for _ in HParams._fields])
+        abstract = jax.eval_shape(jax.vmap(lambda h, s: trainer.init(h, jax.random.key(s))), hp_shape,
+                                  jax.ShapeDtypeStruct((n_pad,), np.uint32))
         leaves, _, _ = load_checkpoint(path, abstract, {"label": g.label})
         state = jax.tree.unflatten(
             jax.tree.structure(abstract),
@@ -50,7 +53,6 @@ def analyze_sweep(out_dir: str) -> dict[str, Any]:
         hp = jax.tree.map(lambda a: np.concatenate([np.repeat(a, n_seeds),
                                                    np.repeat(a[-1:], n_pad - n_set * n_seeds)]),
                           _hparams(g))
-        trainer = make_trainer(g.config)
         values = jax.jit(jax.vmap(trainer.dynamics))(hp, state)
         entry = {k: np.asarray(v)[: n_set * n_seeds].reshape(n_set, n_seeds) for k, v in values.items()}
         entry["modes_covered"] = g.final("modes_covered")
@@ -91,7 +93,7 @@ def analysis_table(analysis: dict[str, Any]) -> str:
 
 def save_analysis(analysis: dict[str, Any], out_dir: str) -> list[str]:
     """Writes ``analysis.json`` and ``dynamics.png`` into ``out_dir``."""
-    from mcjax.plots import dynamics_scatter
+    from mcjax.dynamics_plots import dynamics_scatter
 
     plain = {label: {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in e.items()}
              for label, e in analysis.items()}

@@ -13,7 +13,8 @@ from mcjax import SweepResult
 from mcjax.cli import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ARGS = ["--steps", "2000", "--log-every", "10", "--seeds", "2", "--remedy", "gan", "--remedy", "lsgan",
+ARGS = ["--steps", "1000", "--log-every", "10", "--seeds", "2", "--remedy", "gan", "--remedy", "lsgan",
+        "--width", "32", "--batch-size", "64",
         "--eval-samples", "200", "--no-progress", "--no-figures", "--no-cache"]
 
 
