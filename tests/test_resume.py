@@ -112,3 +112,35 @@ def test_config_file_values_and_command_line_precedence(tmp_path):
     g = meta["groups"][0]
     assert g["config"]["steps"] == 20 and g["config"]["width"] == 8
     assert g["hparams"]["lr_d"] == [pytest.approx(7e-4)]  # the command line wins over the file
+
+
+def test_ctrl_c_checkpoints_and_prints_resume_command(tmp_path):
+    out = tmp_path / "o"
+    proc = subprocess.Popen(_cmd(*ARGS, "--out", str(out)), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
+    first = out / "checkpoints" / "experiment-000.npz"
+    deadline = time.time() + 600
+    while not first.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 130, err[-2000:]
+    assert f"mcjax sweep --resume {out}" in err
+    assert not (out / "summary.json").exists()
+    p = subprocess.run(_cmd("--resume", str(out), "--no-progress", "--no-figures", "--no-cache"),
+                       capture_output=True, text=True, timeout=900, env=_env(), cwd=ROOT)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert (out / "summary.json").exists()
+
+
+def test_loader_refuses_unknown_format_version(tmp_path):
+    out = tmp_path / "o"
+    assert main(["sweep", "--steps", "10", "--log-every", "10", "--seeds", "1", "--width", "8", "--depth", "1",
+                 "--batch-size", "16", "--eval-samples", "100", "--no-progress", "--no-figures",
+                 "--no-cache", "--remedy", "gan", "--out", str(out)]) == 0
+    meta = json.loads((out / "config.json").read_text())
+    meta["format_version"] = 99
+    (out / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(Exception, match="format version 99; this mcjax reads version 1"):
+        SweepResult.load(str(out))
+    assert main(["show", str(out)]) == 2
