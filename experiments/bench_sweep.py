@@ -25,11 +25,13 @@ Each (variant, size, R) cell runs in a fresh child process, one after another, s
 that cell's own and two frameworks never share the two cores' thread pools. Timing, per cell:
 warm-up first (mcjax: compile, timed separately as ``compile s``, then one full call, left out;
 PyTorch: a 5-step run, left out), then timed blocks of ``steps`` steps, each ended by
-``block_until_ready`` (mcjax) or by CPU PyTorch's synchronous ops, and the best block is kept
+``block_until_ready`` (mcjax) or by a host read of the last loss (PyTorch), and the best block is kept
 (repeated while the cell's timed total stays under ``--block-budget`` seconds). Speed is
 run-steps per second: runs x generator steps / seconds. For (a), whose runs are independent and
 sequential, at most ``--a-max-runs`` runs are timed and the rate is that of the timed runs; rows
 where R is larger are marked ``*`` (extrapolated: the rate of run-after-run does not depend on R).
+PyTorch keeps its default thread count (all cores) unless ``--torch-threads`` says otherwise. On a machine with a GPU, (a) and (b) run on
+CUDA (``--torch-device``) and mcjax on JAX's default device, and device peak memory is recorded.
 
 FLOPs of one run-step (``flops_per_run_step``): matmuls only. A dense layer on ``m`` rows from
 ``i`` to ``o`` units costs ``2 m i o`` forward; its backward costs ``2 m i o`` for the weight
@@ -66,7 +68,7 @@ invocation of the same sweep pays.
 Commands (PyTorch is the ``bench`` extra, never a dependency of mcjax)::
 
     pip install -e ".[bench]"
-    python experiments/bench_sweep.py --out bench.json   # full: about 20 min on a 2-core CPU
+    python experiments/bench_sweep.py --out bench.json   # full: about 25 min on an idle 2-core CPU
     python experiments/bench_sweep.py --quick            # smoke run, about 2 min
 
 Expected result: the tables of ``docs/benchmarks.md`` (on that machine); the issue-5 targets are
@@ -190,14 +192,35 @@ def _timed_blocks(run_block, budget_s: float, max_repeats: int) -> tuple[float, 
 # ---------------------------------------------------------------------- (a) PyTorch, run by run
 
 
-def _torch_ring_means():
+def _torch_setup(threads: int) -> None:
+    import torch
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+
+
+def torch_device(name: str = "auto") -> str:
+    """``cuda`` when asked for or (``auto``) when PyTorch sees a GPU, else ``cpu``."""
+    import torch
+
+    return ("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name
+
+
+def _torch_sync(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _torch_ring_means(device: str = "cpu"):
     import torch
 
     angles = 2 * math.pi * torch.arange(RING_MODES, dtype=torch.float32) / RING_MODES
-    return RING_RADIUS * torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)
+    return RING_RADIUS * torch.stack([torch.cos(angles), torch.sin(angles)], dim=1).to(device)
 
 
-def torch_single_run(size: Size, steps: int, seed: int) -> float:
+def torch_single_run(size: Size, steps: int, seed: int, device: str = "cpu") -> float:
     """One GAN run, the way a PyTorch user writes it (standard DCGAN loop); returns last D loss."""
     import torch
     from torch import nn
@@ -210,16 +233,17 @@ def torch_single_run(size: Size, steps: int, seed: int) -> float:
         return nn.Sequential(*layers, nn.Linear(n, n_out))
 
     torch.manual_seed(seed)
-    means = _torch_ring_means()
-    netG, netD = mlp(LATENT, DATA_DIM), mlp(DATA_DIM, 1)
+    means = _torch_ring_means(device)
+    netG, netD = mlp(LATENT, DATA_DIM).to(device), mlp(DATA_DIM, 1).to(device)
     optG = torch.optim.Adam(netG.parameters(), lr=LR, betas=(BETA1, BETA2))
     optD = torch.optim.Adam(netD.parameters(), lr=LR, betas=(BETA1, BETA2))
     criterion = nn.BCEWithLogitsLoss()
     B = size.batch
-    real_label, fake_label = torch.ones(B, 1), torch.zeros(B, 1)
+    real_label, fake_label = torch.ones(B, 1, device=device), torch.zeros(B, 1, device=device)
     for _ in range(steps):
-        real = means[torch.randint(0, RING_MODES, (B,))] + RING_STD * torch.randn(B, DATA_DIM)
-        fake = netG(torch.randn(B, LATENT))
+        real = (means[torch.randint(0, RING_MODES, (B,), device=device)]
+                + RING_STD * torch.randn(B, DATA_DIM, device=device))
+        fake = netG(torch.randn(B, LATENT, device=device))
         netD.zero_grad()
         errD = criterion(netD(real), real_label) + criterion(netD(fake.detach()), fake_label)
         errD.backward()
@@ -231,16 +255,26 @@ def torch_single_run(size: Size, steps: int, seed: int) -> float:
     return float(errD.item())
 
 
-def _cell_torch_a(size: Size, runs: int, steps: int, a_max_runs: int, budget: float, repeats: int):
+def _torch_device_peak_mib(device: str) -> float | None:
     import torch
 
-    torch_single_run(size, 5, seed=10**6)
+    return torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda") else None
+
+
+def _cell_torch_a(size: Size, runs: int, steps: int, a_max_runs: int, budget: float, repeats: int,
+                  device: str, threads: int):
+    import torch
+
+    _torch_setup(threads)
+    device = torch_device(device)
+    torch_single_run(size, 5, seed=10**6, device=device)
     n = min(runs, a_max_runs)
     _reset_peak_rss()
-    best, reps = _timed_blocks(lambda: [torch_single_run(size, steps, s) for s in range(n)],
+    best, reps = _timed_blocks(lambda: [torch_single_run(size, steps, s, device) for s in range(n)],
                                budget, repeats)
     return dict(rate=n * steps / best, measured_runs=n, repeats=reps, block_s=best,
-                threads=torch.get_num_threads())
+                threads=torch.get_num_threads(), device=device,
+                device_peak_mib=_torch_device_peak_mib(device))
 
 
 # ------------------------------------------------------------------------ (b) PyTorch, stacked
@@ -249,12 +283,12 @@ def _cell_torch_a(size: Size, runs: int, steps: int, a_max_runs: int, budget: fl
 class StackedGAN:
     """``R`` independent GANs as stacked weights ``[R, in, out]``: same math as the DCGAN loop."""
 
-    def __init__(self, size: Size, runs: int, seed: int = 0):
+    def __init__(self, size: Size, runs: int, seed: int = 0, device: str = "cpu"):
         import torch
 
         torch.manual_seed(seed)
-        self.size, self.runs = size, runs
-        self.means = _torch_ring_means()
+        self.size, self.runs, self.device = size, runs, device
+        self.means = _torch_ring_means(device)
         self.G = self._init(_mlp_dims(size, "G"))
         self.D = self._init(_mlp_dims(size, "D"))
         self.g_params = [p for layer in self.G for p in layer]
@@ -268,8 +302,10 @@ class StackedGAN:
         layers = []
         for i, o in zip(dims[:-1], dims[1:]):
             bound = 1.0 / math.sqrt(i)  # nn.Linear's default init, per run
-            W = torch.empty(self.runs, i, o).uniform_(-bound, bound).requires_grad_()
-            b = torch.empty(self.runs, 1, o).uniform_(-bound, bound).requires_grad_()
+            W = torch.empty(self.runs, i, o, device=self.device).uniform_(-bound, bound)
+            b = torch.empty(self.runs, 1, o, device=self.device).uniform_(-bound, bound)
+            W.requires_grad_()
+            b.requires_grad_()
             layers.append((W, b))
         return layers
 
@@ -301,10 +337,10 @@ class StackedGAN:
     def step(self) -> None:
         import torch
 
-        R, B = self.runs, self.size.batch
-        real = (self.means[torch.randint(0, RING_MODES, (R, B))]
-                + RING_STD * torch.randn(R, B, DATA_DIM))
-        self.update(real, torch.randn(R, B, LATENT))
+        R, B, dev = self.runs, self.size.batch, self.device
+        real = (self.means[torch.randint(0, RING_MODES, (R, B), device=dev)]
+                + RING_STD * torch.randn(R, B, DATA_DIM, device=dev))
+        self.update(real, torch.randn(R, B, LATENT, device=dev))
 
     def update(self, real, z) -> None:
         """One critic and one generator update on real ``[R, B, 2]`` and latent ``[R, B, 16]``."""
@@ -327,15 +363,19 @@ class StackedGAN:
         return float(self.last.item())
 
 
-def _cell_torch_b(size: Size, runs: int, steps: int, budget: float, repeats: int):
+def _cell_torch_b(size: Size, runs: int, steps: int, budget: float, repeats: int, device: str,
+                  threads: int):
     import torch
 
-    gan = StackedGAN(size, runs)
+    _torch_setup(threads)
+    device = torch_device(device)
+    gan = StackedGAN(size, runs, device=device)
     gan.train(5)
     _reset_peak_rss()
     best, reps = _timed_blocks(lambda: gan.train(steps), budget, repeats)
     return dict(rate=runs * steps / best, measured_runs=runs, repeats=reps, block_s=best,
-                adam="fused" if gan.fused else "foreach", threads=torch.get_num_threads())
+                adam="fused" if gan.fused else "foreach", threads=torch.get_num_threads(),
+                device=device, device_peak_mib=_torch_device_peak_mib(device))
 
 
 # --------------------------------------------------------------------------------- (c) mcjax
@@ -383,9 +423,13 @@ def _cell_mcjax(size: Size, runs: int, steps: int, budget: float, repeats: int):
     block()  # the first call is left out
     _reset_peak_rss()
     best, reps = _timed_blocks(block, budget, repeats)
+    stats = jax.devices()[0].memory_stats() or {}
+    peak = stats.get("peak_bytes_in_use")
     return dict(rate=runs * steps / best, measured_runs=runs, repeats=reps, block_s=best,
                 compile_s=compile_s, compile_peak_rss_mib=compile_peak,
-                diverged=int(jax.device_get(box[0].diverged).sum()))
+                diverged=int(jax.device_get(box[0].diverged).sum()),
+                device=str(jax.devices()[0].device_kind),
+                device_peak_mib=peak / 2**20 if peak else None)
 
 
 def _cell_compile_probe(size: Size, runs: int, steps: int, cache_dir: str):
@@ -422,7 +466,8 @@ def _best_time(fn, repeats=3) -> float:
     return best
 
 
-def _cell_matmul(sizes: list[Size], runs: list[int], big: int, target_s: float):
+def _cell_matmul(sizes: list[Size], runs: list[int], big: int, target_s: float, device: str,
+                 threads: int):
     """Float32 matmul rates (GFLOP/s): one big ``jnp.dot``; batched at the GAN's shapes (jax, torch)."""
     import jax
     import jax.numpy as jnp
@@ -442,6 +487,9 @@ def _cell_matmul(sizes: list[Size], runs: list[int], big: int, target_s: float):
 
     import torch
 
+    _torch_setup(threads)
+    device = torch_device(device)
+    out["torch_device"], out["jax_device"] = device, str(jax.devices()[0].device_kind)
     for size in sizes:
         for R in runs:
             w, B = size.width, size.batch
@@ -453,12 +501,13 @@ def _cell_matmul(sizes: list[Size], runs: list[int], big: int, target_s: float):
             x0 = rng.standard_normal((R, B, w)).astype(np.float32)
             W, x = jnp.asarray(q), jnp.asarray(x0)
             tj = _best_time(lambda: chain(x, W, n).block_until_ready())
-            Wt, xt = torch.from_numpy(q), torch.from_numpy(x0)
+            Wt, xt = torch.from_numpy(q).to(device), torch.from_numpy(x0).to(device)
 
             def torch_chain():
                 h = xt
                 for _ in range(n):
                     h = torch.bmm(h, Wt)
+                _torch_sync(device)
                 return h
 
             tt = _best_time(torch_chain)
@@ -484,20 +533,24 @@ def _cell_idle(framework: str):
 # ---------------------------------------------------------------------------------- orchestration
 
 
-def _cpu_busy(interval: float = 1.0) -> float:
-    """Share of all CPUs busy over ``interval`` seconds (from /proc/stat); -1 if unknown."""
-    def read():
+def _cpu_jiffies() -> tuple[int, int] | None:
+    """``(idle, total)`` jiffies of all CPUs since boot, from /proc/stat (None if unavailable)."""
+    try:
         with open("/proc/stat") as f:
             vals = [int(v) for v in f.readline().split()[1:]]
         return vals[3] + vals[4], sum(vals)
-
-    try:
-        idle0, tot0 = read()
-        time.sleep(interval)
-        idle1, tot1 = read()
-        return 1.0 - (idle1 - idle0) / max(tot1 - tot0, 1)
     except (OSError, ValueError, IndexError):
+        return None
+
+
+def _cpu_busy(interval: float = 1.0) -> float:
+    """Share of all CPUs busy over ``interval`` seconds; -1 if unknown."""
+    a = _cpu_jiffies()
+    time.sleep(interval)
+    b = _cpu_jiffies()
+    if a is None or b is None:
         return -1.0
+    return 1.0 - (b[0] - a[0]) / max(b[1] - a[1], 1)
 
 
 def _wait_idle(max_wait_s: float, threshold: float = 0.15) -> float:
@@ -513,17 +566,26 @@ def _wait_idle(max_wait_s: float, threshold: float = 0.15) -> float:
 def run_cell(kind: str, args: argparse.Namespace, **spec: Any) -> dict:
     """Runs one measurement in a fresh child process; returns its result dict."""
     busy = _wait_idle(args.wait_idle)
+    import resource
+
     payload = json.dumps(dict(kind=kind, **spec))
+    cpu0, ru0 = _cpu_jiffies(), resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--_cell", payload],
                           capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    cpu1, ru1 = _cpu_jiffies(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    others = -1.0
+    if cpu0 and cpu1:  # CPU time used by other processes while the cell ran, share of the machine
+        child = (ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime) * os.sysconf("SC_CLK_TCK")
+        total = max(cpu1[1] - cpu0[1], 1)
+        others = max(0.0, (total - (cpu1[0] - cpu0[0]) - child) / total)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(_RESULT)]
     if proc.returncode or not lines:
         sys.stderr.write(proc.stdout + proc.stderr)
         raise RuntimeError(f"benchmark cell {payload} failed (exit {proc.returncode})")
     result = json.loads(lines[-1][len(_RESULT):])
-    result.update(cpu_busy_before=busy, wall_s=wall)
+    result.update(cpu_busy_before=busy, others_cpu_share=others, wall_s=wall)
     return result
 
 
@@ -595,10 +657,11 @@ def report(res: dict) -> str:
         rows.append([c["size"], str(c["runs"]), _fmt(a["rate"]) + star, _fmt(b["rate"]),
                      _fmt(m["rate"]), f"{m['rate'] / a['rate']:.1f}", f"{m['rate'] / b['rate']:.2f}",
                      f"{m['compile_s']:.1f}",
-                     f"{a['peak_rss_mib']:.0f} / {b['peak_rss_mib']:.0f} / {m['peak_rss_mib']:.0f}"])
+                     f"{a['peak_rss_mib']:.0f} / {b['peak_rss_mib']:.0f} / {m['peak_rss_mib']:.0f}",
+                     f"{100 * max(x.get('others_cpu_share', 0) for x in (a, b, m)):.0f}%"])
     out.append("Speed: run-steps/s (runs x generator steps per second; higher is better)")
     out.append(_table(["size", "R", "(a) torch 1-by-1", "(b) torch stacked", "(c) mcjax", "c/a",
-                       "c/b", "compile s", "peak RSS MiB a / b / c"], rows))
+                       "c/b", "compile s", "peak RSS MiB a / b / c", "others' CPU"], rows))
     if any(c["a"]["measured_runs"] < c["runs"] for c in cells):
         out.append("* (a) timed on fewer runs (run after run: the rate does not depend on R); "
                    "see measured_runs in the JSON")
@@ -624,9 +687,15 @@ def report(res: dict) -> str:
         out.append("")
         out.append("Compile seconds with the persistent compilation cache (fresh cache dir; "
                    "one child process each)")
-        out.append(_table(["size", "R", "1st invocation", "2nd invocation"],
-                          [[p["size"], str(p["runs"]), f"{p['cold_s']:.2f}", f"{p['warm_s']:.2f}"]
-                           for p in res["cache"]]))
+        phase = lambda p, name: p["warm"]["phases_s"].get(f"/jax/core/compile/{name}_duration", 0.0)
+        out.append(_table(
+            ["size", "R", "1st invocation", "2nd invocation", "2nd: trace", "2nd: to MLIR",
+             "2nd: backend/cache", "2nd: cache hits"],
+            [[p["size"], str(p["runs"]), f"{p['cold_s']:.2f}", f"{p['warm_s']:.2f}",
+              f"{phase(p, 'jaxpr_trace'):.2f}", f"{phase(p, 'jaxpr_to_mlir_module'):.2f}",
+              f"{phase(p, 'backend_compile'):.2f}",
+              str(p["warm"]["events"].get("/jax/compilation_cache/cache_hits", 0))]
+             for p in res["cache"]]))
     if res.get("targets"):
         out.append("")
         out.append("Issue-5 targets")
@@ -634,12 +703,14 @@ def report(res: dict) -> str:
                           [[t["name"], t["measured"], "yes" if t["met"] else "NO"]
                            for t in res["targets"]]))
     idle = res.get("idle", {})
-    busy = max((c[v].get("cpu_busy_before", 0) for c in cells for v in "abc"), default=0)
+    busy = max((c[v].get("others_cpu_share", 0) for c in cells for v in "abc"), default=0)
     out.append("")
     out.append(f"Peak RSS: resource.getrusage(RUSAGE_SELF).ru_maxrss of each cell's own child process "
                f"(whole process, mcjax's includes compilation); an idle child is "
                f"{idle.get('torch', 0):.0f} MiB (torch) / {idle.get('jax', 0):.0f} MiB (jax + mcjax). "
-               f"Busiest CPU share seen just before a cell: {100 * busy:.0f}%.")
+               f"Others' CPU: share of the machine's CPU time used by other processes while the row's cells "
+               f"ran; at most {100 * busy:.0f}%"
+               f"{' (the machine was shared: treat the numbers with care)' if busy > 0.1 else ''}.")
     return "\n".join(out)
 
 
@@ -669,7 +740,7 @@ def _targets(res: dict) -> list[dict]:
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--steps", type=int, default=200, help="generator steps per timed block (200)")
-    p.add_argument("--runs", type=int, nargs="+", default=list(RUNS), help="R values (1 8 64 256)")
+    p.add_argument("--runs", type=int, nargs="+", help="R values (1 8 64 256; --quick: 1 4)")
     p.add_argument("--sizes", nargs="+", default=[f"{s.width}/{s.batch}" for s in SIZES],
                    help="WIDTH/BATCH pairs, 3 hidden layers each (32/64 128/256)")
     p.add_argument("--a-max-runs", type=int, default=8,
@@ -683,6 +754,10 @@ def main(argv=None) -> dict:
     p.add_argument("--wait-idle", type=float, default=0.0,
                    help="before each cell wait up to this many s for other processes to leave "
                    "the CPUs idle (0: do not wait)")
+    p.add_argument("--torch-device", default="auto",
+                   help="device of (a) and (b): auto (cuda when PyTorch sees one), cpu, cuda")
+    p.add_argument("--torch-threads", type=int, default=0,
+                   help="torch.set_num_threads for (a), (b) and torch's bmm (0: PyTorch's default)")
     p.add_argument("--quick", action="store_true", help="smoke run: 20 steps, R in {1, 4}")
     p.add_argument("--out", help="also save the results (and tables) as JSON here")
     p.add_argument("--_cell", help=argparse.SUPPRESS)
@@ -691,7 +766,8 @@ def main(argv=None) -> dict:
         _child(args._cell)
         return {}
     if args.quick:
-        args.steps, args.runs, args.a_max_runs, args.repeats, args.big_matmul = 20, [1, 4], 2, 1, 512
+        args.steps, args.a_max_runs, args.repeats, args.big_matmul = 20, 2, 1, 512
+    args.runs = args.runs or ([1, 4] if args.quick else list(RUNS))
     sizes = []
     for s in args.sizes:
         w, b = s.split("/")
@@ -705,14 +781,17 @@ def main(argv=None) -> dict:
     res["idle"] = {fw: run_cell("idle", args, framework=fw)["peak_rss_mib"] for fw in ("torch", "jax")}
     say("matmul rates ...")
     res["matmul"] = run_cell("matmul", args, sizes=sizes, runs=args.runs, big=args.big_matmul,
-                             target_s=0.05 if args.quick else 0.3)
+                             target_s=0.05 if args.quick else 0.3, device=args.torch_device,
+                             threads=args.torch_threads)
     common = dict(steps=args.steps, budget=args.block_budget, repeats=args.repeats)
     for size in sizes:
         for R in args.runs:
             cell = dict(size=size.label, runs=R, steps=args.steps,
                         flops={v: flops_per_run_step(size, v) for v in "abc"})
-            cell["a"] = run_cell("a", args, size=size, runs=R, a_max_runs=args.a_max_runs, **common)
-            cell["b"] = run_cell("b", args, size=size, runs=R, **common)
+            cell["a"] = run_cell("a", args, size=size, runs=R, a_max_runs=args.a_max_runs,
+                                 device=args.torch_device, threads=args.torch_threads, **common)
+            cell["b"] = run_cell("b", args, size=size, runs=R, device=args.torch_device,
+                                 threads=args.torch_threads, **common)
             cell["c"] = run_cell("c", args, size=size, runs=R, **common)
             say(f"{size.label} R={R}: a {cell['a']['rate']:.0f}  b {cell['b']['rate']:.0f}  "
                 f"c {cell['c']['rate']:.0f} run-steps/s (compile {cell['c']['compile_s']:.1f} s)")
@@ -728,7 +807,7 @@ def main(argv=None) -> dict:
                                        cache_dir=os.path.join(cache_dir, size.label.replace("/", "_")))
                               for _ in range(2))
             res["cache"].append(dict(size=size.label, runs=probe_runs, cold_s=cold["compile_s"],
-                                     warm_s=warm["compile_s"]))
+                                     warm_s=warm["compile_s"], cold=cold, warm=warm))
             say(f"compile cache {size.label}: {cold['compile_s']:.2f} s -> {warm['compile_s']:.2f} s")
 
     res["targets"] = _targets(res)
