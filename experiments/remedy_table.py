@@ -14,6 +14,9 @@ Smoke size::
     python experiments/remedy_table.py --seeds 2 --steps 200 --targets ring --remedies gan pacgan:pack=2
 
 Writes, per target, a results folder (``mcjax show`` reads it) with the figures, and prints the table.
+Every experiment checkpoints at each chunk boundary under ``OUT/<target>/checkpoints``; rerun the same
+command with ``--resume`` after an interruption and finished work is not repeated (the result equals an
+uninterrupted run).
 """
 from __future__ import annotations
 
@@ -37,6 +40,8 @@ def main() -> None:
     p.add_argument("--remedies", nargs="+", default=REMEDIES)
     p.add_argument("--out", default="runs/remedy_table")
     p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the checkpoints an interrupted run of this command left in --out")
     args = p.parse_args()
     enable_compilation_cache()
 
@@ -50,10 +55,15 @@ def main() -> None:
         for spec in args.remedies:
             cfg, hp = apply_remedy(spec, base)
             exps.append(Experiment(spec, cfg, stack_hparams([make_hparams(**hp)])))
-        t0 = time.perf_counter()
-        result = run_sweep(exps, args.seeds)
-        wall = time.perf_counter() - t0
         out = os.path.join(args.out, target)
+        if os.path.exists(os.path.join(out, "summary.json")) and args.resume:
+            print(f"{out} is complete; skipped (remove it to run again)", flush=True)
+            continue
+        ckpt = os.path.join(out, "checkpoints")
+        resume = args.resume and os.path.isdir(ckpt)
+        t0 = time.perf_counter()
+        result = run_sweep(exps, args.seeds, checkpoint_dir=ckpt, resume=resume)
+        wall = time.perf_counter() - t0
         result.save(out, overwrite=args.overwrite)
         save_figures(result, out)
         print(result.table("mean"))
