@@ -42,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="vary a continuous parameter (an HParams field or a remedy's sweepable "
                    "parameter, e.g. weight=0.01,0.1,1 or lr_d=1e-3,3e-4) inside one compiled program "
                    "per remedy; repeat for a grid")
-    s.add_argument("--optimizer", default=d.optimizer, help=f"adam, rmsprop, sgd or muon (default {d.optimizer})")
+    s.add_argument("--optimizer", default=d.optimizer,
+                   help=f"adam, rmsprop, sgd, muon or kron (PSGD Kron, a Kronecker-factored "
+                   f"preconditioner; needs pip install \"mcjax[kron]\") (default {d.optimizer})")
     s.add_argument("--seeds", type=int, default=16, help="seeds per remedy (default 16): seeds 0..N-1")
     s.add_argument("--steps", type=int, default=d.steps, help=f"generator steps (default {d.steps})")
     s.add_argument("--batch-size", type=int, default=d.batch_size, help=f"default {d.batch_size}")

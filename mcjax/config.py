@@ -23,7 +23,7 @@ from mcjax._validation import (
 
 __all__ = ["Config", "HParams", "make_hparams", "stack_hparams", "OPTIMIZERS", "PENALTIES"]
 
-OPTIMIZERS = ("adam", "rmsprop", "sgd", "muon")
+OPTIMIZERS = ("adam", "rmsprop", "sgd", "muon", "kron")
 PENALTIES = ("none", "gp", "r1", "r2")
 
 
@@ -66,8 +66,11 @@ class Config:
         (``dynamics_probes`` probes), each player's top and bottom Hessian eigenvalue (Lanczos of
         order ``lanczos_order``) and ``||xi||``; see ``mcjax.analysis``.
       optimizer: ``adam`` (lr, beta1, beta2), ``rmsprop`` (lr, decay = beta2), ``sgd``
-        (lr, momentum = beta1) or ``muon`` (lr, momentum = beta1; Adam with beta1, beta2 on
-        non-matrix parameters), the same kind for both players.
+        (lr, momentum = beta1), ``muon`` (lr, momentum = beta1; Adam with beta1, beta2 on
+        non-matrix parameters) or ``kron`` (PSGD Kron, a Kronecker-factored Shampoo-family
+        preconditioner of the gradients' EMA; lr, momentum = beta1; needs the optional package
+        psgd-jax, ``pip install "mcjax[kron]"``), the same kind for both players. Unrolling
+        (``unroll``) differentiates through any of them.
       log_every: steps between two logged evaluations; must divide ``steps``.
       eval_samples: generated samples per evaluation (2500 in VEEGAN/PacGAN).
       keep_samples: generated samples per run kept in the results for figures.
