@@ -18,8 +18,10 @@ betas 0.5/0.999) for both players, alternating updates with one critic step per 
   (``init(hparams, seeds)``, ``advance(hparams, state)``), with ``log_every = steps`` and
   ``eval_samples = 256``, so a timed call is ``steps`` training steps
   and a single 256-sample evaluation (mode metrics are otherwise computed every ``log_every``).
-  mcjax draws a fresh fake batch for the generator step (one more generator forward per step than
-  the DCGAN loop; see the FLOP count) and checks every step for non-finite values.
+  The config sets ``reuse_fake=True``: the DCGAN loop of (a) and (b), one generated batch per step
+  for both players (``--fresh-fake`` times mcjax's default instead, a fresh batch for the generator
+  step: one more generator forward pass per step). mcjax also checks every step for non-finite
+  values.
 
 Each (variant, size, R) cell runs in a fresh child process, one after another, so peak memory is
 that cell's own and two frameworks never share the two cores' thread pools. Timing, per cell:
@@ -38,19 +40,18 @@ FLOPs of one run-step (``flops_per_run_step``): matmuls only. A dense layer on `
 gradient (when the weights are trained in that pass) plus ``2 m i o`` for the input gradient (when
 something upstream needs it), i.e. "backward = 2x forward" except that the first layer's input
 gradient is never needed. With ``F_G``, ``F_D`` the forward cost of a player on ``B`` rows, mcjax's
-step is::
+step (with ``reuse_fake``, as (b)) is::
 
-    critic update     G forward (B, no grad)                          F_G
+    critic update     G forward (B), kept for the generator step      F_G
                       D forward on real and fake (2B)                 2 F_D
                       D backward, weight + input gradients (2B)       ~4 F_D
-    generator update  G forward (B, fresh z)                          F_G
-                      D forward (B)                                   F_D
+    generator update  D forward (B)                                   F_D
                       D backward, input gradients only (B)            F_D
                       G backward, weight + input gradients (B)        ~2 F_G
-    total                                                             ~4 F_G + 8 F_D
+    total                                                             ~3 F_G + 8 F_D
 
-(a) does ``3 F_G + 9 F_D`` (one G forward; critic weight gradients in the generator step) and (b)
-``3 F_G + 8 F_D``. Biases, activations, losses, sampling, Adam and mcjax's finiteness checks are
+(a) does ``3 F_G + 9 F_D`` (critic weight gradients in the generator step); with
+``--fresh-fake`` mcjax does ``4 F_G + 8 F_D`` (a second G forward on a fresh batch). Biases, activations, losses, sampling, Adam and mcjax's finiteness checks are
 elementwise, ``O(B width + params)``, and not counted: they show up as lost utilization.
 
 Utilization: mcjax's achieved FLOP/s (its count x run-steps/s) as a fraction of (i) this machine's
@@ -135,7 +136,8 @@ def flops_per_run_step(size: Size, variant: str) -> int:
 
     Args:
       size: widths and batch.
-      variant: ``"a"`` (DCGAN loop), ``"b"`` (stacked PyTorch) or ``"c"`` (mcjax).
+      variant: ``"a"`` (DCGAN loop), ``"b"`` (stacked PyTorch), ``"c"`` (mcjax, ``reuse_fake``)
+        or ``"c-fresh"`` (mcjax's default: a fresh batch for the generator step).
     """
     G, D, B = _mlp_dims(size, "G"), _mlp_dims(size, "D"), size.batch
     critic = (_dense_flops(G, B, forward=True)
@@ -144,7 +146,7 @@ def flops_per_run_step(size: Size, variant: str) -> int:
     g_backward_d = _dense_flops(D, B, input_grad=True, first_input_grad=True,
                                 weight_grad=(variant == "a"))
     g_backward_g = _dense_flops(G, B, weight_grad=True, input_grad=True)
-    g_extra = _dense_flops(G, B, forward=True) if variant == "c" else 0
+    g_extra = _dense_flops(G, B, forward=True) if variant == "c-fresh" else 0
     return critic + g_extra + g_forward + g_backward_d + g_backward_g
 
 
@@ -381,7 +383,7 @@ def _cell_torch_b(size: Size, runs: int, steps: int, budget: float, repeats: int
 # --------------------------------------------------------------------------------- (c) mcjax
 
 
-def mcjax_config(size: Size, steps: int):
+def mcjax_config(size: Size, steps: int, fresh_fake: bool = False):
     from mcjax.config import Config
 
     return Config(target="ring", target_params=(("n_modes", RING_MODES), ("radius", RING_RADIUS),
@@ -389,7 +391,7 @@ def mcjax_config(size: Size, steps: int):
                   latent_dim=LATENT, width=size.width, depth=size.depth, activation="relu",
                   batch_size=size.batch, steps=steps, n_critic=1, loss="non-saturating",
                   optimizer="adam", log_every=steps, eval_samples=EVAL_SAMPLES,
-                  keep_samples=EVAL_SAMPLES)
+                  keep_samples=EVAL_SAMPLES, reuse_fake=not fresh_fake)
 
 
 def _mcjax_inputs(runs: int):
@@ -403,12 +405,13 @@ def _mcjax_inputs(runs: int):
     return hp, jnp.arange(runs, dtype=jnp.uint32)
 
 
-def _cell_mcjax(size: Size, runs: int, steps: int, budget: float, repeats: int):
+def _cell_mcjax(size: Size, runs: int, steps: int, budget: float, repeats: int,
+                fresh_fake: bool = False):
     import jax
 
     from mcjax.sweep import compiled_programs
 
-    cfg = mcjax_config(size, steps)
+    cfg = mcjax_config(size, steps, fresh_fake)
     hp, seeds = _mcjax_inputs(runs)
     t0 = time.perf_counter()
     init, advance = compiled_programs(cfg, runs, 1)[:2]
@@ -432,7 +435,8 @@ def _cell_mcjax(size: Size, runs: int, steps: int, budget: float, repeats: int):
                 device_peak_mib=peak / 2**20 if peak else None)
 
 
-def _cell_compile_probe(size: Size, runs: int, steps: int, cache_dir: str):
+def _cell_compile_probe(size: Size, runs: int, steps: int, cache_dir: str,
+                        fresh_fake: bool = False):
     import jax
 
     jax.config.update("jax_compilation_cache_dir", cache_dir)
@@ -449,7 +453,7 @@ def _cell_compile_probe(size: Size, runs: int, steps: int, cache_dir: str):
     monitoring.register_event_listener(
         lambda event, **_: counts.__setitem__(event, counts.get(event, 0) + 1))
     t0 = time.perf_counter()
-    compiled_programs(mcjax_config(size, steps), runs, 1)
+    compiled_programs(mcjax_config(size, steps, fresh_fake), runs, 1)
     return dict(compile_s=time.perf_counter() - t0, phases_s=phases, events=counts)
 
 
@@ -761,6 +765,9 @@ def main(argv=None) -> dict:
                    help="device of (a) and (b): auto (cuda when PyTorch sees one), cpu, cuda")
     p.add_argument("--torch-threads", type=int, default=0,
                    help="torch.set_num_threads for (a), (b) and torch's bmm (0: PyTorch's default)")
+    p.add_argument("--fresh-fake", action="store_true",
+                   help="time mcjax's default update (a fresh batch for the generator step) instead "
+                   "of the DCGAN loop's shared batch (Config.reuse_fake)")
     p.add_argument("--quick", action="store_true", help="smoke run: 20 steps, R in {1, 4}")
     p.add_argument("--out", help="also save the results (and tables) as JSON here")
     p.add_argument("--report", metavar="JSON", help="only print the tables of a saved --out file")
@@ -797,12 +804,14 @@ def main(argv=None) -> dict:
     for size in sizes:
         for R in args.runs:
             cell = dict(size=size.label, runs=R, steps=args.steps,
-                        flops={v: flops_per_run_step(size, v) for v in "abc"})
+                        flops={v: flops_per_run_step(size, v) for v in ("a", "b", "c-fresh" if
+                                                                        args.fresh_fake else "c")})
+            cell["flops"]["c"] = cell["flops"].pop("c-fresh", cell["flops"].get("c"))
             cell["a"] = run_cell("a", args, size=size, runs=R, a_max_runs=args.a_max_runs,
                                  device=args.torch_device, threads=args.torch_threads, **common)
             cell["b"] = run_cell("b", args, size=size, runs=R, device=args.torch_device,
                                  threads=args.torch_threads, **common)
-            cell["c"] = run_cell("c", args, size=size, runs=R, **common)
+            cell["c"] = run_cell("c", args, size=size, runs=R, fresh_fake=args.fresh_fake, **common)
             say(f"{size.label} R={R}: a {cell['a']['rate']:.0f}  b {cell['b']['rate']:.0f}  "
                 f"c {cell['c']['rate']:.0f} run-steps/s (compile {cell['c']['compile_s']:.1f} s)")
             res["cells"].append(cell)
@@ -814,6 +823,7 @@ def main(argv=None) -> dict:
             with tempfile.TemporaryDirectory(prefix="mcjax-jax-cache-") as tmp:
                 cache_dir = args.cache_dir or tmp
                 cold, warm = (run_cell("probe", args, size=size, runs=probe_runs, steps=args.steps,
+                                       fresh_fake=args.fresh_fake,
                                        cache_dir=os.path.join(cache_dir, size.label.replace("/", "_")))
                               for _ in range(2))
             res["cache"].append(dict(size=size.label, runs=probe_runs, cold_s=cold["compile_s"],

@@ -60,6 +60,10 @@ class Config:
         ``simultaneous``, ``consensus`` (gamma = ``HParams.consensus_gamma``), ``sga`` (lambda =
         ``HParams.sga_lambda``), ``extragradient``, ``optimistic``; these need ``n_critic = 1``.
       unroll: the generator differentiates through this many critic updates (0: off).
+      reuse_fake: the generator step reuses the critic step's generated batch (its ``z`` and the
+        generator's forward pass, through ``jax.vjp``) instead of drawing a fresh one: the loop of
+        PyTorch's DCGAN example, one generator forward pass per step instead of two. Needs
+        ``update='alternating'``, ``n_critic=1`` and ``unroll=0``.
       ema: also keep (and evaluate) an exponential moving average of the generator's weights with
         decay ``HParams.ema_decay``.
       log_dynamics: also log, every ``log_every`` steps inside the scan, the rotation index
@@ -100,6 +104,7 @@ class Config:
     mode_seeking: bool = False
     update: str = "alternating"
     unroll: int = 0
+    reuse_fake: bool = False
     ema: bool = False
     log_dynamics: bool = False
     dynamics_probes: int = 4
@@ -130,6 +135,12 @@ class Config:
             raise ConfigError(
                 f"update={self.update!r} takes one simultaneous step of both players: it needs "
                 f"n_critic=1 and unroll=0, got n_critic={self.n_critic}, unroll={self.unroll}"
+            )
+        if self.reuse_fake and (self.update != "alternating" or self.n_critic != 1 or self.unroll):
+            raise ConfigError(
+                "reuse_fake shares one generated batch between one critic step and the generator "
+                "step: it needs update='alternating', n_critic=1 and unroll=0, got "
+                f"update={self.update!r}, n_critic={self.n_critic}, unroll={self.unroll}"
             )
         if self.entropy and self.entropy_k >= self.batch_size:
             raise ConfigError(

@@ -216,10 +216,18 @@ def make_trainer(config: Config) -> Trainer:
                      if cfg.update == "optimistic" else None),
         )
 
-    def critic_loss(d_params, g_params, hp, key, step=jnp.zeros((), jnp.int32), sn_u=None):
+    def critic_z(key):
+        """The latent batch ``critic_loss(..., key)`` generates from."""
+        return jax.random.normal(jax.random.split(key, 5)[1], (B * M, L))
+
+    def critic_loss(d_params, g_params, hp, key, step=jnp.zeros((), jnp.int32), sn_u=None,
+                    fake=None):
+        """``fake``: the generated batch ``generate(g_params, critic_z(key))`` when already known."""
         k_real, k_z, k_pen, k_n1, k_n2 = jax.random.split(key, 5)
         real = noise(target.sample(k_real, B * M), k_n1, hp, step)
-        fake = noise(generate(g_params, jax.random.normal(k_z, (B * M, L))), k_n2, hp, step)
+        if fake is None:
+            fake = generate(g_params, jax.random.normal(k_z, (B * M, L)))
+        fake = noise(fake, k_n2, hp, step)
         real, fake = objectives.pack(real, M), objectives.pack(fake, M)
         D = critic_on(d_params, sn_u)
         logits = lambda x: D(x)[0]
@@ -232,8 +240,9 @@ def make_trainer(config: Config) -> Trainer:
             value = value + 0.5 * hp.penalty_weight * objectives.r1_penalty(logits, fake)
         return value
 
-    def critic_update(d_params, d_opt, g_params, hp, key, step, sn_u, d_tx):
-        value, grads = jax.value_and_grad(critic_loss)(d_params, g_params, hp, key, step, sn_u)
+    def critic_update(d_params, d_opt, g_params, hp, key, step, sn_u, d_tx, fake=None):
+        value, grads = jax.value_and_grad(critic_loss)(d_params, g_params, hp, key, step, sn_u,
+                                                       fake)
         updates, d_opt = d_tx.update(grads, d_opt, d_params)
         d_params = optax.apply_updates(d_params, updates)
         if cfg.clip:
@@ -254,7 +263,10 @@ def make_trainer(config: Config) -> Trainer:
 
             (d_params, _), _ = jax.lax.scan(body, (d_params, d_opt), jnp.arange(cfg.unroll))
         z = jax.random.normal(k_z, (B * M, L))
-        x = generate(g_params, z)
+        return generator_head(generate(g_params, z), z, d_params, hp, k_real, k_noise, step, sn_u)
+
+    def generator_head(x, z, d_params, hp, k_real, k_noise, step, sn_u):
+        """The generator's loss as a function of its generated batch ``x = generate(g, z)``."""
         D = critic_on(d_params, sn_u)
         logits, f_fake = D(objectives.pack(noise(x, k_noise, hp, step), M))
         if cfg.feature_matching:
@@ -289,10 +301,23 @@ def make_trainer(config: Config) -> Trainer:
                 sn_u, d_tx)
             return (d_params, d_opt), value
 
-        (d_params, d_opt), d_values = jax.lax.scan(
-            one_critic_step, (state.d_params, state.d_opt), jnp.arange(cfg.n_critic))
-        g_value, g_grads = jax.value_and_grad(generator_loss)(
-            state.g_params, d_params, hp, k_gen, state.step, sn_u, d_opt)
+        if cfg.reuse_fake:  # the DCGAN loop: one generated batch for both players' steps
+            k_step = jax.random.fold_in(k_critic, 0)  # the key the scan's only critic step uses
+            z = critic_z(jax.random.clone(k_step))  # the draw critic_loss(k_step) would make
+            x, g_vjp = jax.vjp(lambda g: generate(g, z), state.g_params)
+            d_params, d_opt, d_value = critic_update(
+                state.d_params, state.d_opt, state.g_params, hp, k_step, state.step, sn_u, d_tx,
+                fake=jax.lax.stop_gradient(x))
+            d_values = d_value[None]
+            _, k_real, k_noise, _ = jax.random.split(k_gen, 4)
+            g_value, dx = jax.value_and_grad(generator_head)(
+                x, z, d_params, hp, k_real, k_noise, state.step, sn_u)
+            (g_grads,) = g_vjp(dx)
+        else:
+            (d_params, d_opt), d_values = jax.lax.scan(
+                one_critic_step, (state.d_params, state.d_opt), jnp.arange(cfg.n_critic))
+            g_value, g_grads = jax.value_and_grad(generator_loss)(
+                state.g_params, d_params, hp, k_gen, state.step, sn_u, d_opt)
         g_updates, g_opt = g_tx.update(g_grads, state.g_opt, state.g_params)
         g_params = optax.apply_updates(state.g_params, g_updates)
         return g_params, d_params, g_opt, d_opt, jnp.mean(d_values), g_value, state.prev_xi

@@ -135,3 +135,61 @@ def test_every_remedy_trains_and_improves_critic(name):
     if cfg.clip:
         for leaf in jax.tree.leaves(state.d_params):
             assert float(jnp.max(jnp.abs(leaf))) <= 0.01 + 1e-7  # clipping is exact up to float32 eps
+
+
+# --- reuse_fake: the DCGAN loop (one generated batch for the critic and the generator step) -------
+
+def _one_step(cfg, hp, seed=3):
+    t = make_trainer(cfg)
+    s0 = jax.jit(t.init)(hp, jax.random.key(seed))
+    s1, _ = jax.jit(t.advance, static_argnums=2)(hp, s0, 1)
+    return t, s0, s1
+
+
+def test_reuse_fake_generator_steps_on_the_critics_batch():
+    from mcjax import losses, nets
+    from mcjax.train import make_optimizer
+
+    cfg = TINY.replace(steps=1, log_every=1)
+    hp = make_hparams()
+    _, _, fresh = _one_step(cfg, hp)
+    t, s0, s1 = _one_step(cfg.replace(reuse_fake=True), hp)
+    # The critic step is the same computation on the same batch: float reassociation only.
+    chex.assert_trees_all_close(s1.d_params, fresh.d_params, rtol=1e-6, atol=1e-7)
+    # The generator step is not: it reuses the critic's z instead of drawing its own.
+    assert not np.allclose(jax.tree.leaves(s1.g_params)[0], jax.tree.leaves(fresh.g_params)[0])
+    # Reference: Adam on grad_g of the non-saturating loss of the *updated* critic at G(g, z_c),
+    # z_c the critic's batch (step key fold_in(train_key, 0) -> critic key -> its latent draw).
+    k_critic, _ = jax.random.split(jax.random.fold_in(s0.train_key, 0))
+    k_z = jax.random.split(jax.random.fold_in(k_critic, 0), 5)[1]
+    z = jax.random.normal(k_z, (cfg.batch_size, cfg.latent_dim))
+    crit = nets.critic(cfg.width, cfg.depth, cfg.activation)
+    g_loss = lambda g: losses.LOSSES[cfg.loss].generator(crit.apply(s1.d_params, t.generate(g, z))[0])
+    grads = jax.grad(g_loss)(s0.g_params)
+    tx = make_optimizer(cfg.optimizer, hp.lr_g, hp)
+    updates, _ = tx.update(grads, tx.init(s0.g_params), s0.g_params)
+    expected = jax.tree.map(lambda p, u: p + u, s0.g_params, updates)
+    # Adam's first step is lr * g / (|g| + eps): float32 rounding of g near 0 moves it by ~1e-6 * lr.
+    chex.assert_trees_all_close(s1.g_params, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_reuse_fake_runs_the_generator_forward_pass_once_per_step():
+    hp = make_hparams()
+
+    def n_dots(cfg):
+        t = make_trainer(cfg)
+        state = jax.eval_shape(t.init, hp, jax.random.key(0))
+        jaxpr = jax.make_jaxpr(lambda s: t.advance(hp, s, 1))(state)
+        return str(jaxpr).count("dot_general[")
+
+    cfg = TINY.replace(steps=1, log_every=1)
+    # one generator layer's matmul per layer (depth hidden + 1 output) disappears from each step
+    assert n_dots(cfg) - n_dots(cfg.replace(reuse_fake=True)) == cfg.depth + 1
+
+
+@pytest.mark.parametrize("bad", [dict(n_critic=2), dict(unroll=1), dict(update="consensus")])
+def test_reuse_fake_refuses_what_it_cannot_share(bad):
+    from mcjax.config import ConfigError
+
+    with pytest.raises(ConfigError, match="reuse_fake.*n_critic=1"):
+        TINY.replace(reuse_fake=True, **bad)
