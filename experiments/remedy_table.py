@@ -27,6 +27,7 @@ import time
 from mcjax import Config, Experiment, apply_remedy, make_hparams, run_sweep, stack_hparams
 from mcjax.cache import enable_compilation_cache
 from mcjax.plots import save_figures
+from mcjax.scale import use_cpu_cores
 
 REMEDIES = ["gan", "pacgan:pack=2", "pacgan:pack=3", "pacgan:pack=4", "unrolled:steps=5", "wgan-gp",
             "r1", "mbd", "feature-matching", "entropy", "consensus", "sga",
@@ -46,6 +47,7 @@ def main() -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue from the checkpoints an interrupted run of this command left in --out")
     args = p.parse_args()
+    use_cpu_cores()  # on a CPU: one device per core, the runs sharded over them
     enable_compilation_cache()
 
     log_every = max(1, args.steps // 10)

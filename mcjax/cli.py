@@ -357,6 +357,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             for dest, value in file_values.items():
                 if getattr(args, dest) == getattr(defaults, dest):  # not given on the command line
                     setattr(args, dest, value)
+        if args.command in ("sweep", "analyze"):
+            from mcjax.scale import use_cpu_cores
+
+            use_cpu_cores()  # one CPU device per core: runs sharded over the cores
         return {"sweep": _sweep, "show": _show, "remedies": _remedies, "analyze": _analyze}[args.command](args)
     except ConfigError as e:
         msg = str(e)

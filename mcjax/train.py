@@ -231,7 +231,11 @@ def make_trainer(config: Config) -> Trainer:
         real, fake = objectives.pack(real, M), objectives.pack(fake, M)
         D = critic_on(d_params, sn_u)
         logits = lambda x: D(x)[0]
-        value = loss.critic(logits(real), logits(fake))
+        if cfg.mbd_kernels or cfg.mbstd:  # minibatch features: each batch on its own
+            value = loss.critic(logits(real), logits(fake))
+        else:  # row-wise critic: one forward pass over both batches (fewer, larger matmuls)
+            both = logits(jnp.concatenate([real, fake]))
+            value = loss.critic(both[: real.shape[0]], both[real.shape[0]:])
         if cfg.penalty == "gp":
             value = value + hp.penalty_weight * losses.gradient_penalty(logits, real, fake, k_pen)
         elif cfg.penalty == "r1":

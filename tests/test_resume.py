@@ -144,3 +144,21 @@ def test_loader_refuses_unknown_format_version(tmp_path):
     with pytest.raises(Exception, match="format version 99; this mcjax reads version 1"):
         SweepResult.load(str(out))
     assert main(["show", str(out)]) == 2
+
+
+def test_checkpoint_from_before_a_new_config_field_still_loads(tmp_path):
+    import jax
+
+    from mcjax.checkpoint import load_checkpoint, save_checkpoint
+    from mcjax.config import Config, ConfigError
+
+    state = {"w": np.arange(3, dtype=np.float32)}
+    abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), state)
+    meta = {"config": Config().to_dict(), "n_runs": 1}
+    older = {"config": {k: v for k, v in meta["config"].items() if k != "reuse_fake"}, "n_runs": 1}
+    path = str(tmp_path / "c.npz")
+    save_checkpoint(path, state, {}, 1, older)
+    leaves, _, done = load_checkpoint(path, abstract, meta)  # the missing field reads as its default
+    assert done == 1 and np.array_equal(leaves[0], state["w"])
+    with pytest.raises(ConfigError, match="another sweep: config"):
+        load_checkpoint(path, abstract, {"config": Config(steps=400).to_dict(), "n_runs": 1})

@@ -21,3 +21,46 @@ def test_sharded_equals_unsharded():
         assert v < 1e-4, (k, v)
     assert out["modes_equal"]
     assert out["diverged_many"] == out["diverged_one"] == [[False, False], [False, False], [True, True]]
+
+
+_CORES = """
+import os, sys, json
+os.environ.pop("XLA_FLAGS", None)
+from mcjax.scale import use_cpu_cores
+asked = use_cpu_cores({n})
+import jax
+jax.numpy.zeros(1).block_until_ready()  # backends are up now
+print(json.dumps(dict(asked=asked, devices=jax.device_count(), later=use_cpu_cores(5))))
+"""
+
+
+def _cores(n, **env_extra):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""), **env_extra)
+    p = subprocess.run([sys.executable, "-c", _CORES.format(n=n)], capture_output=True, text=True,
+                       timeout=120, env=env, cwd=ROOT)
+    assert p.returncode == 0, p.stderr[-2000:]
+    return json.loads(p.stdout)
+
+
+def test_use_cpu_cores_makes_one_device_per_core_before_jax_starts():
+    assert _cores(3) == dict(asked=3, devices=3, later=0)  # later calls leave the backend alone
+    assert _cores(0) == dict(asked=0, devices=1, later=0)  # 0: JAX's default
+    assert _cores(None, MCJAX_CPU_DEVICES="2")["devices"] == 2
+    default = _cores(None)
+    assert default["devices"] == len(os.sched_getaffinity(0)) == default["asked"]
+
+
+def test_use_cpu_cores_refuses_bad_counts():
+    import pytest
+
+    from mcjax._validation import ConfigError
+    from mcjax.scale import use_cpu_cores
+
+    with pytest.raises(ConfigError, match="-1"):
+        use_cpu_cores(-1)
+    os.environ["MCJAX_CPU_DEVICES"] = "two"
+    try:
+        with pytest.raises(ConfigError, match="MCJAX_CPU_DEVICES.*'two'"):
+            use_cpu_cores()
+    finally:
+        del os.environ["MCJAX_CPU_DEVICES"]
