@@ -5,7 +5,8 @@ generator; modes covered, high-quality %, reverse KL; mean +- standard error and
 Every remedy shares the base setup printed at the top (architecture, optimizer, steps); each differs
 only by its remedy.
 
-Command (about an hour on a 2-core CPU with the defaults; minutes on a GPU)::
+Command (ring and grid took 95 and 46 min on a 2-core CPU; the 1200-D target is ~17x costlier per
+step; not yet measured on a GPU)::
 
     python experiments/remedy_table.py --seeds 32 --out runs/remedy_table
 
