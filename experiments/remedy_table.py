@@ -41,6 +41,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seeds", type=int, default=32)
     p.add_argument("--steps", type=int, default=4000)
+    p.add_argument("--width", type=int, default=64, help="hidden units, both players (64)")
+    p.add_argument("--depth", type=int, default=2, help="hidden layers, both players (2)")
     p.add_argument("--targets", nargs="+", default=["ring", "grid", "high_dim"])
     p.add_argument("--remedies", nargs="+", default=REMEDIES)
     p.add_argument("--out", default="runs/remedy_table")
@@ -53,7 +55,8 @@ def main() -> None:
 
     log_every = max(1, args.steps // 10)
     for target in args.targets:
-        base = Config(target=target, steps=args.steps, log_every=log_every)
+        base = Config(target=target, steps=args.steps, log_every=log_every, width=args.width,
+                      depth=args.depth)
         print(f"\n== {target}: {args.seeds} seeds x {len(args.remedies)} remedies; base setup: "
               f"{base.depth}x{base.width} MLPs, latent {base.latent_dim}, batch {base.batch_size}, "
               f"{base.optimizer} lr 1e-3 (both players), {base.steps} generator steps", flush=True)
