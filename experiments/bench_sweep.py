@@ -412,14 +412,13 @@ def _sharded_inputs(runs: int):
     """``run_sweep``'s placement: runs padded to the device count, sharded over a 1-D mesh."""
     import numpy as np
 
-    from mcjax.scale import padded_runs, run_mesh, run_sharding, to_global
+    from mcjax.scale import pad_runs, padded_runs, run_mesh, run_sharding, to_global
 
     mesh = run_mesh()
     n_pad = padded_runs(runs, mesh)
-    hp, seeds = _mcjax_inputs(n_pad)
-    sh = run_sharding(mesh)
-    hp = type(hp)(*(to_global(np.asarray(a), sh) for a in hp))
-    return mesh, n_pad, hp, to_global(np.asarray(seeds), sh)
+    hp, seeds = _mcjax_inputs(runs)
+    place = lambda a: to_global(pad_runs(np.asarray(a), n_pad), run_sharding(mesh))
+    return mesh, n_pad, type(hp)(*map(place, hp)), place(seeds)
 
 
 def _cell_mcjax(size: Size, runs: int, steps: int, budget: float, repeats: int,
@@ -499,7 +498,7 @@ def _cell_matmul(sizes: list[Size], runs: list[int], big: int, target_s: float, 
                  threads: int, cpu_devices: int | None = None):
     """Float32 matmul rates (GFLOP/s): one big ``jnp.dot``; batched at the GAN's shapes (jax on one
     device and sharded over one device per core, as mcjax runs; torch)."""
-    from mcjax.scale import padded_runs, run_mesh, run_sharding, use_cpu_cores
+    from mcjax.scale import pad_runs, padded_runs, run_mesh, run_sharding, use_cpu_cores
 
     use_cpu_cores(cpu_devices)
     import jax
@@ -539,8 +538,8 @@ def _cell_matmul(sizes: list[Size], runs: list[int], big: int, target_s: float, 
             W, x = jnp.asarray(q), jnp.asarray(x0)
             tj = _best_time(lambda: chain(x, W, n).block_until_ready())
             Rp = padded_runs(R, mesh)
-            xs = jax.device_put(np.concatenate([x0] * -(-Rp // R))[:Rp], run_sharding(mesh))
-            Ws = jax.device_put(np.concatenate([q] * -(-Rp // R))[:Rp], run_sharding(mesh))
+            xs = jax.device_put(pad_runs(x0, Rp), run_sharding(mesh))
+            Ws = jax.device_put(pad_runs(q, Rp), run_sharding(mesh))
             ts = _best_time(lambda: sharded_chain(xs, Ws, n).block_until_ready())
             Wt, xt = torch.from_numpy(q).to(device), torch.from_numpy(x0).to(device)
 

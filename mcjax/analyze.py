@@ -16,7 +16,7 @@ import jax
 import numpy as np
 
 from mcjax._validation import ConfigError
-from mcjax.checkpoint import checkpoint_path, load_checkpoint
+from mcjax.checkpoint import checkpoint_path, load_checkpoint, restore_state
 from mcjax.results import SweepResult, atomic_write
 
 __all__ = ["analyze_sweep", "analysis_table", "DYNAMICS_KEYS"]
@@ -27,7 +27,8 @@ DYNAMICS_KEYS = ("rotation_index", "grad_norm", "g_hessian_max", "g_hessian_min"
 
 def analyze_sweep(out_dir: str) -> dict[str, Any]:
     """Per group: ``{label: {metric: [S, N] array, "modes_covered": [S, N], ...}}``."""
-    from mcjax.config import HParams
+    from mcjax.scale import pad_runs
+    from mcjax.sweep import state_shapes
     from mcjax.train import make_trainer
 
     result = SweepResult.load(out_dir)
@@ -42,17 +43,11 @@ def analyze_sweep(out_dir: str) -> dict[str, Any]:
             meta = json.loads(bytes(z["meta"]).decode())
         n_pad = meta["n_pad"]
         trainer = make_trainer(g.config)
-        hp_shape = HParams(*[jax.ShapeDtypeStruct((n_pad,), np.float32) for _ in HParams._fields])
-        abstract = jax.eval_shape(jax.vmap(lambda h, s: trainer.init(h, jax.random.key(s))), hp_shape,
-                                  jax.ShapeDtypeStruct((n_pad,), np.uint32))
+        abstract = state_shapes(trainer, n_pad)
         leaves, _, _ = load_checkpoint(path, abstract, {"label": g.label})
-        state = jax.tree.unflatten(
-            jax.tree.structure(abstract),
-            [jax.random.wrap_key_data(l[1]) if isinstance(l, tuple) else l for l in leaves])
+        state = restore_state(leaves, abstract)
         n_set, n_seeds = len(g.setting_labels), len(g.seeds)
-        hp = jax.tree.map(lambda a: np.concatenate([np.repeat(a, n_seeds),
-                                                   np.repeat(a[-1:], n_pad - n_set * n_seeds)]),
-                          _hparams(g))
+        hp = jax.tree.map(lambda a: pad_runs(np.repeat(a, n_seeds), n_pad), _hparams(g))
         values = jax.jit(jax.vmap(trainer.dynamics))(hp, state)
         entry = {k: np.asarray(v)[: n_set * n_seeds].reshape(n_set, n_seeds) for k, v in values.items()}
         entry["modes_covered"] = g.final("modes_covered")

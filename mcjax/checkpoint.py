@@ -19,7 +19,8 @@ import numpy as np
 from mcjax._validation import ConfigError
 from mcjax.results import atomic_write
 
-__all__ = ["CHECKPOINT_VERSION", "save_checkpoint", "load_checkpoint", "checkpoint_path"]
+__all__ = ["CHECKPOINT_VERSION", "save_checkpoint", "load_checkpoint", "checkpoint_path",
+           "restore_state"]
 
 CHECKPOINT_VERSION = 1
 
@@ -57,6 +58,21 @@ def save_checkpoint(path: str, state: Any, history: dict[str, np.ndarray], chunk
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     atomic_write(path, buf.getvalue())
+
+
+def restore_state(leaves: list, abstract_state: Any, place: Any = None) -> Any:
+    """The state pytree of ``abstract_state``'s structure from ``load_checkpoint``'s leaves.
+
+    ``place``: one sharding per leaf to put each array on (default: left on the host); key leaves
+    get their key type back (``jax.random.wrap_key_data``).
+    """
+    from mcjax.scale import to_global
+
+    places = [None] * len(leaves) if place is None else place
+    put = lambda a, p: a if p is None else to_global(a, p)
+    restored = [jax.random.wrap_key_data(put(l[1], p)) if isinstance(l, tuple) else put(l, p)
+                for l, p in zip(leaves, places)]
+    return jax.tree.unflatten(jax.tree.structure(abstract_state), restored)
 
 
 def load_checkpoint(path: str, abstract_state: Any, expect: dict[str, Any]

@@ -18,7 +18,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 from mcjax._validation import ConfigError, check_positive_int
 
 __all__ = ["run_mesh", "run_sharding", "padded_runs", "to_global", "to_host", "initialize_distributed",
-           "is_main_process", "use_cpu_cores"]
+           "is_main_process", "use_cpu_cores", "pad_runs"]
 
 
 def use_cpu_cores(n: int | None = None) -> int:
@@ -61,6 +61,12 @@ def run_mesh(devices: Any = None) -> Mesh:
     if not devices:
         raise ConfigError("no devices to build a mesh on")
     return Mesh(np.asarray(devices), ("runs",), axis_types=(jax.sharding.AxisType.Auto,))
+
+
+def pad_runs(a: Any, n_pad: int) -> np.ndarray:
+    """``a`` with its leading (run) axis padded to ``n_pad`` by copies of its last run."""
+    a = np.asarray(a)
+    return np.concatenate([a, np.repeat(a[-1:], n_pad - a.shape[0], axis=0)])
 
 
 def run_sharding(mesh: Mesh) -> NamedSharding:

@@ -21,8 +21,8 @@ from jax.sharding import Mesh
 from mcjax._validation import ConfigError, check_positive_int
 from mcjax.config import Config, HParams
 from mcjax.results import GroupResult, SweepResult
-from mcjax.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
-from mcjax.scale import padded_runs, run_mesh, run_sharding, to_global, to_host
+from mcjax.checkpoint import checkpoint_path, load_checkpoint, restore_state, save_checkpoint
+from mcjax.scale import pad_runs, padded_runs, run_mesh, run_sharding, to_global, to_host
 from mcjax.train import make_trainer
 
 __all__ = ["Experiment", "Interrupted", "run_sweep", "run_keys", "chunk_size", "compiled_programs"]
@@ -58,6 +58,21 @@ def chunk_size(n_logs: int, max_chunks: int = 20) -> int:
     return n_logs
 
 
+def _input_shapes(n_runs: int):
+    hp = HParams(*[jax.ShapeDtypeStruct((n_runs,), jnp.float32) for _ in HParams._fields])
+    return hp, jax.ShapeDtypeStruct((n_runs,), jnp.uint32)
+
+
+def _stacked_init(trainer):
+    """``(hparams [R], seeds uint32 [R]) -> state``: each run's state from ``jax.random.key(seed)``."""
+    return jax.vmap(lambda h, s: trainer.init(h, jax.random.key(s)))
+
+
+def state_shapes(trainer, n_runs: int):
+    """Shapes and dtypes of the stacked state of ``n_runs`` runs of ``trainer`` (nothing compiled)."""
+    return jax.eval_shape(_stacked_init(trainer), *_input_shapes(n_runs))
+
+
 @functools.lru_cache(maxsize=16)
 def compiled_programs(config: Config, n_runs: int, chunk: int, mesh: Mesh | None = None):
     """Ahead-of-time compiled ``(init, advance, evaluate, abstract_state)`` over ``n_runs`` runs.
@@ -72,9 +87,8 @@ def compiled_programs(config: Config, n_runs: int, chunk: int, mesh: Mesh | None
     these programs.
     """
     trainer = make_trainer(config)
-    hp = HParams(*[jax.ShapeDtypeStruct((n_runs,), jnp.float32) for _ in HParams._fields])
-    seeds = jax.ShapeDtypeStruct((n_runs,), jnp.uint32)
-    init_fn = jax.vmap(lambda h, s: trainer.init(h, jax.random.key(s)))
+    hp, seeds = _input_shapes(n_runs)
+    init_fn = _stacked_init(trainer)
     state = jax.eval_shape(init_fn, hp, seeds)
     if mesh is None:
         jit = jax.jit
@@ -187,11 +201,10 @@ def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int, dev
     n_runs = n_set * n_seeds
     mesh = run_mesh(devices)
     n_pad = padded_runs(n_runs, mesh)
-    pad = lambda a: np.concatenate([a, np.repeat(a[-1:], n_pad - n_runs, axis=0)])
     sh = run_sharding(mesh)
-    hp_runs = HParams(*(to_global(pad(np.repeat(np.asarray(a, np.float32), n_seeds)), sh)
+    hp_runs = HParams(*(to_global(pad_runs(np.repeat(np.asarray(a, np.float32), n_seeds), n_pad), sh)
                         for a in exp.hparams))
-    seed_runs = to_global(pad(np.tile(np.asarray(seeds, np.uint32), n_set)), sh)
+    seed_runs = to_global(pad_runs(np.tile(np.asarray(seeds, np.uint32), n_set), n_pad), sh)
     chunk = chunk_size(cfg.n_logs, max_chunks)
 
     bar.set_description(f"{exp.label}: compiling")
@@ -209,12 +222,7 @@ def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int, dev
     done = 0
     if resume and ckpt is not None and os.path.exists(ckpt):
         leaves, history, done = load_checkpoint(ckpt, abstract, meta)
-        shardings = jax.tree.leaves(init.output_shardings)
-        restored = [
-            jax.random.wrap_key_data(to_global(l[1], sh_)) if isinstance(l, tuple) else to_global(l, sh_)
-            for l, sh_ in zip(leaves, shardings)
-        ]
-        state = jax.tree.unflatten(jax.tree.structure(abstract), restored)
+        state = restore_state(leaves, abstract, jax.tree.leaves(init.output_shardings))
         bar.update(n_runs * done * chunk * cfg.log_every)
     else:
         state = init(hp_runs, seed_runs)
