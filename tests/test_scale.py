@@ -64,3 +64,13 @@ def test_use_cpu_cores_refuses_bad_counts():
             use_cpu_cores()
     finally:
         del os.environ["MCJAX_CPU_DEVICES"]
+
+
+def test_pad_runs_repeats_the_last_run():
+    import numpy as np
+
+    from mcjax.scale import pad_runs
+
+    a = np.arange(6.0).reshape(3, 2)
+    np.testing.assert_array_equal(pad_runs(a, 5), [[0, 1], [2, 3], [4, 5], [4, 5], [4, 5]])
+    np.testing.assert_array_equal(pad_runs(a, 3), a)  # nothing to pad
