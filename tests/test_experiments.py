@@ -1,25 +1,46 @@
 """The experiment scripts run end to end at smoke size (their full runs are in docs/results.md)."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def test_remedy_table_runs_and_resumes(tmp_path):
+def test_remedy_table_runs_resumes_and_reports(tmp_path):
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
                MCJAX_CACHE_DIR=str(tmp_path / "cache"))
     cmd = [sys.executable, os.path.join(ROOT, "experiments", "remedy_table.py"), "--seeds", "2",
            "--steps", "20", "--targets", "ring", "--remedies", "gan", "pacgan:pack=2",
            "--width", "8", "--depth", "1", "--out", str(tmp_path / "t")]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, cwd=ROOT)
+    run = lambda *extra: subprocess.run(cmd + list(extra), capture_output=True, text=True, timeout=600,
+                                        env=env, cwd=ROOT)
+    p = run()
     assert p.returncode == 0, p.stderr[-2000:]
     assert "pacgan:pack=2 | " in p.stdout and "1x8 MLPs" in p.stdout
     with open(tmp_path / "t" / "ring" / "summary.json") as f:
         summary = json.load(f)
     assert list(summary["remedies"]) == ["gan", "pacgan:pack=2"]
     assert all(len(r["modes_covered"]) == 2 for r in summary["remedies"].values())
-    # a finished target is skipped on --resume, not trained again
-    p = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=600, env=env, cwd=ROOT)
-    assert p.returncode == 0 and "is complete; skipped" in p.stdout, p.stderr[-2000:]
+    # each remedy is saved on its own, in a portable folder name
+    per = tmp_path / "t" / "ring" / "remedies"
+    assert sorted(os.listdir(per)) == ["gan", "pacgan-pack=2"]
+    with open(per / "pacgan-pack=2" / "summary.json") as f:
+        assert list(json.load(f)["remedies"]) == ["pacgan:pack=2"]
+    # finished remedies are loaded on --resume, not trained again; the merged table is the same
+    p = run("--resume")
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.count("finished earlier") == 2 and "run-steps/s" not in p.stdout
+    with open(tmp_path / "t" / "ring" / "summary.json") as f:
+        assert json.load(f)["remedies"] == summary["remedies"]
+    # without --resume or --overwrite a finished remedy is refused before any training
+    p = run()
+    assert p.returncode != 0 and "already holds results" in p.stderr
+    # --report prints the finished part of an unfinished table and trains nothing
+    shutil.rmtree(per / "gan")
+    p = run("--report")
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "pacgan:pack=2 | " in p.stdout
+    assert not any(line.startswith("gan ") for line in p.stdout.splitlines())
+    assert "not finished yet: gan" in p.stdout and not (per / "gan").exists()
