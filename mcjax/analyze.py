@@ -44,7 +44,7 @@ def analyze_sweep(out_dir: str) -> dict[str, Any]:
         n_pad = meta["n_pad"]
         trainer = make_trainer(g.config)
         abstract = state_shapes(trainer, n_pad)
-        leaves, _, _ = load_checkpoint(path, abstract, {"label": g.label})
+        leaves, _, _, _ = load_checkpoint(path, abstract, {"label": g.label})
         state = restore_state(leaves, abstract)
         n_set, n_seeds = len(g.setting_labels), len(g.seeds)
         hp = jax.tree.map(lambda a: pad_runs(np.repeat(a, n_seeds), n_pad), _hparams(g))

@@ -34,8 +34,11 @@ def _is_key(x: Any) -> bool:
 
 
 def save_checkpoint(path: str, state: Any, history: dict[str, np.ndarray], chunks_done: int,
-                    meta: dict[str, Any]) -> None:
-    """Writes ``state`` (host or device arrays), ``history`` and ``chunks_done`` to ``path`` atomically."""
+                    meta: dict[str, Any], run_s: float = 0.0) -> None:
+    """Writes ``state`` (host or device arrays), ``history`` and ``chunks_done`` to ``path`` atomically.
+
+    ``run_s``: seconds spent training so far, so that a resumed sweep reports its whole training time.
+    """
     from mcjax.scale import to_host
 
     leaves = jax.tree.leaves(state)
@@ -50,7 +53,7 @@ def save_checkpoint(path: str, state: Any, history: dict[str, np.ndarray], chunk
     from mcjax import __version__
 
     meta = dict(meta, checkpoint_version=CHECKPOINT_VERSION, mcjax_version=__version__,
-                chunks_done=int(chunks_done), n_leaves=len(leaves))
+                chunks_done=int(chunks_done), n_leaves=len(leaves), run_s=float(run_s))
     arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
     if jax.process_index() != 0:
         return
@@ -76,7 +79,7 @@ def restore_state(leaves: list, abstract_state: Any, place: Any = None) -> Any:
 
 
 def load_checkpoint(path: str, abstract_state: Any, expect: dict[str, Any]
-                    ) -> tuple[list[np.ndarray | tuple], dict[str, np.ndarray], int]:
+                    ) -> tuple[list[np.ndarray | tuple], dict[str, np.ndarray], int, float]:
     """Reads a checkpoint written for the same sweep.
 
     Args:
@@ -85,7 +88,8 @@ def load_checkpoint(path: str, abstract_state: Any, expect: dict[str, Any]
       expect: the ``meta`` the current sweep would write; every entry must match.
 
     Returns:
-      ``(leaves, history, chunks_done)``; a key leaf comes back as ``("key", key_data)``.
+      ``(leaves, history, chunks_done, run_s)``; a key leaf comes back as ``("key", key_data)``;
+      ``run_s`` is the training time saved with it (0 in checkpoints from before it was saved).
 
     Raises:
       ConfigError: the file is from another format version or another sweep.
@@ -120,4 +124,4 @@ def load_checkpoint(path: str, abstract_state: Any, expect: dict[str, Any]
         else:
             leaves.append(data[f"state/{i}"])
     history = {k[len("history/"):]: v for k, v in data.items() if k.startswith("history/")}
-    return leaves, history, int(meta["chunks_done"])
+    return leaves, history, int(meta["chunks_done"]), float(meta.get("run_s", 0.0))

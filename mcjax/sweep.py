@@ -219,9 +219,9 @@ def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int, dev
             "n_pad": n_pad, "chunk": chunk,
             "hparams": {k: [float(x) for x in np.asarray(v)] for k, v in exp.hparams._asdict().items()}}
     history: dict[str, np.ndarray] = {}
-    done = 0
+    done, run_s_before = 0, 0.0
     if resume and ckpt is not None and os.path.exists(ckpt):
-        leaves, history, done = load_checkpoint(ckpt, abstract, meta)
+        leaves, history, done, run_s_before = load_checkpoint(ckpt, abstract, meta)
         state = restore_state(leaves, abstract, jax.tree.leaves(init.output_shardings))
         bar.update(n_runs * done * chunk * cfg.log_every)
     else:
@@ -231,14 +231,15 @@ def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int, dev
         hist = jax.tree.map(lambda a: a[:n_runs], to_host(hist))
         history = hist if not history else {k: np.concatenate([history[k], hist[k]], axis=1) for k in hist}
         if ckpt is not None:
-            save_checkpoint(ckpt, state, history, i + 1, meta)
+            save_checkpoint(ckpt, state, history, i + 1, meta,
+                            run_s=run_s_before + time.perf_counter() - t0)
         bar.update(n_runs * chunk * cfg.log_every)
         if stop is not None and stop() and i + 1 < n_chunks:
             raise Interrupted(f"{exp.label}: stopped after chunk {i + 1} of {n_chunks}")
     _, samples = evaluate(state)
     samples = to_host(samples)[:n_runs, : cfg.keep_samples]
     final = to_host((state.diverged, state.diverged_step))
-    run_s = time.perf_counter() - t0
+    run_s = run_s_before + time.perf_counter() - t0  # a resumed run counts its earlier chunks too
 
 
     def grid(a):

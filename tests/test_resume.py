@@ -157,8 +157,8 @@ def test_checkpoint_from_before_a_new_config_field_still_loads(tmp_path):
     meta = {"config": Config().to_dict(), "n_runs": 1}
     older = {"config": {k: v for k, v in meta["config"].items() if k != "reuse_fake"}, "n_runs": 1}
     path = str(tmp_path / "c.npz")
-    save_checkpoint(path, state, {}, 1, older)
-    leaves, _, done = load_checkpoint(path, abstract, meta)  # the missing field reads as its default
-    assert done == 1 and np.array_equal(leaves[0], state["w"])
+    save_checkpoint(path, state, {}, 1, older, run_s=12.5)
+    leaves, _, done, run_s = load_checkpoint(path, abstract, meta)  # the missing field reads as its default
+    assert done == 1 and np.array_equal(leaves[0], state["w"]) and run_s == 12.5
     with pytest.raises(ConfigError, match="another sweep: config"):
         load_checkpoint(path, abstract, {"config": Config(steps=400).to_dict(), "n_runs": 1})
