@@ -18,8 +18,8 @@ Each remedy is trained and saved on its own, in ``OUT/<target>/remedies/<name>``
 that ``mcjax show`` reads), so a finished remedy is never lost; when all are done the merged table and
 figures go to ``OUT/<target>``. Every remedy checkpoints at each chunk boundary under
 ``OUT/<target>/checkpoints/<name>``: rerun the same command with ``--resume`` after an interruption and
-finished work is not repeated (the result equals an uninterrupted run). ``--report`` trains nothing and
-prints the table of the remedies finished so far.
+finished work is not repeated (the result equals an uninterrupted run). ``--report`` trains nothing,
+prints the table of the remedies finished so far and draws their figures.
 """
 from __future__ import annotations
 
@@ -111,11 +111,12 @@ def main() -> None:
             continue
         result = SweepResult(groups=groups)
         print(result.table("mean"))
+        save_figures(result, out)
         if missing:
-            print(f"not finished yet: {', '.join(missing)}", flush=True)
+            print(f"not finished yet: {', '.join(missing)}; figures of the finished ones in {out}",
+                  flush=True)
             continue
         result.save(out, overwrite=True)  # the merged table of this command's remedies
-        save_figures(result, out)
         print(f"wall {wall:.0f} s this invocation; training {result.run_s:.0f} s and compile "
               f"{result.compile_s:.0f} s summed over the remedies; results and figures in {out}",
               flush=True)

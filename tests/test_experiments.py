@@ -39,8 +39,10 @@ def test_remedy_table_runs_resumes_and_reports(tmp_path):
     assert p.returncode != 0 and "already holds results" in p.stderr
     # --report prints the finished part of an unfinished table and trains nothing
     shutil.rmtree(per / "gan")
+    os.remove(tmp_path / "t" / "ring" / "coverage.png")
     p = run("--report")
     assert p.returncode == 0, p.stderr[-2000:]
     assert "pacgan:pack=2 | " in p.stdout
     assert not any(line.startswith("gan ") for line in p.stdout.splitlines())
     assert "not finished yet: gan" in p.stdout and not (per / "gan").exists()
+    assert (tmp_path / "t" / "ring" / "coverage.png").exists()  # drawn again, for the finished ones
