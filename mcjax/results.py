@@ -36,6 +36,9 @@ class GroupResult:
       samples: ``[S, N, keep_samples, D]`` generated points of each final generator.
       diverged: ``[S, N]`` whether the run hit a non-finite value (its state was frozen then).
       diverged_step: ``[S, N]`` the step that did, or -1.
+      platform: where the runs were trained, e.g. ``"NVIDIA H100 80GB HBM3 x1, jax 0.11.2"``
+        (``""`` in results saved before it was recorded): rows of one table may come from
+        different machines.
     """
 
     label: str
@@ -51,6 +54,7 @@ class GroupResult:
     target: dict
     compile_s: float
     run_s: float
+    platform: str = ""
 
     @property
     def n_settings(self) -> int:
@@ -116,6 +120,7 @@ class SweepResult:
             "compile_s": self.compile_s,
             "run_s": self.run_s,
             "run_steps_per_s": self.run_steps_per_s,
+            "platforms": sorted({g.platform for g in self.groups if g.platform}),
         }
 
     def table(self, style: str = "median") -> str:
@@ -181,6 +186,7 @@ class SweepResult:
                 "target": g.target,
                 "compile_s": g.compile_s,
                 "run_s": g.run_s,
+                "platform": g.platform,
             })
         from mcjax import __version__
 
@@ -226,6 +232,7 @@ class SweepResult:
                 target=m["target"],
                 compile_s=m["compile_s"],
                 run_s=m["run_s"],
+                platform=m.get("platform", ""),
             ))
         return cls(groups=groups)
 

@@ -117,6 +117,13 @@ def _check_seeds(seeds: Sequence[int]) -> list[int]:
     return [int(s) for s in seeds]
 
 
+def platform_name(mesh: Mesh) -> str:
+    """The machine a sweep runs on, for its results: device kind x count, and the JAX version."""
+    devices = mesh.devices.flat
+    kinds = sorted({d.device_kind for d in devices})
+    return f"{'/'.join(kinds)} x{mesh.devices.size}, jax {jax.__version__}"
+
+
 def run_sweep(
     experiments: Sequence[Experiment],
     seeds: Sequence[int] | int,
@@ -260,4 +267,5 @@ def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int, dev
         target=cfg.make_target().describe(),
         compile_s=compile_s,
         run_s=run_s,
+        platform=platform_name(mesh),
     )

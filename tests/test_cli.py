@@ -1,6 +1,7 @@
 """The ``mcjax`` command: bad input exits 2 with one clear line; --json; results never overwritten."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -55,6 +56,11 @@ def test_sweep_json_then_show_and_no_overwrite(tmp_path):
         assert all(0 <= m <= 8 for m in row["modes_covered"])
     assert summary["compile_s"] > 0 and summary["run_s"] > 0
     assert summary["run_steps_per_s"] == pytest.approx(2 * 2 * 20 / summary["run_s"], rel=1e-6)
+    # where the runs trained is recorded, and survives save + load (a table may mix machines)
+    import jax
+    from mcjax import SweepResult
+    assert re.fullmatch(rf"cpu x\d+, jax {re.escape(jax.__version__)}", summary["platforms"][0])
+    assert [g.platform for g in SweepResult.load(str(out)).groups] == summary["platforms"] * 2
     assert "modes covered" in p.stderr  # the table went to stderr
     for f in ("results.npz", "config.json", "summary.json", "samples.png", "coverage.png",
               "coverage_over_training.png"):
