@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 from typing import Sequence
 
 import numpy as np
@@ -38,6 +39,21 @@ def _groups(result: SweepResult | GroupResult) -> list[GroupResult]:
     if not groups:
         raise ValueError("the result holds no groups to plot")
     return groups
+
+
+def wrap_label(label: str, width: int = 22) -> str:
+    """Breaks a long row label after its ``:``, ``,`` or ``[`` so that a vertical axis label fits
+    beside one row of panels: ``unrolled:steps=5,loss=minimax,lr_d=1e-4`` ->
+    ``unrolled:steps=5,`` / ``loss=minimax,lr_d=1e-4``. Labels of ``width`` characters or fewer, and
+    pieces with no separator, stay whole."""
+    lines, cur = [], ""
+    for piece in re.split(r"(?<=[:,\[])", label):
+        if cur and len(cur) + len(piece) > width:
+            lines.append(cur)
+            cur = piece
+        else:
+            cur += piece
+    return "\n".join(lines + [cur])
 
 
 def _rows(result: SweepResult | GroupResult) -> list[tuple[GroupResult, int]]:
@@ -122,7 +138,7 @@ def sample_grid(result: SweepResult | GroupResult, n_seeds: int = 4) -> Figure:
             ax.set_aspect("equal", adjustable="box")
             ax.tick_params(labelsize=7)
             if c == 0:
-                ax.set_ylabel(g.row_label(s), fontsize=10)
+                ax.set_ylabel(wrap_label(g.row_label(s)), fontsize=10)
             if c >= len(g.seeds):
                 ax.set_axis_off()
                 continue

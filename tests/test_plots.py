@@ -8,7 +8,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from mcjax.config import Config
-from mcjax.plots import coverage_distribution, coverage_over_training, sample_grid, save_figures
+from mcjax.plots import coverage_distribution, coverage_over_training, sample_grid, save_figures, wrap_label
 from mcjax.results import GroupResult, SweepResult
 
 
@@ -84,6 +84,15 @@ def test_sample_grid_scatters_the_kept_samples(result):
     assert len(pts) == 1
     np.testing.assert_array_equal(np.asarray(pts[0]), result["wgan"].samples[1, 1])
     assert ax.get_ylabel() == "wgan[lr_d=3e-4]" or fig.axes[2].get_ylabel() == "wgan[lr_d=3e-4]"
+
+
+def test_long_row_labels_wrap_at_their_separators():
+    # a vertical label longer than one row of panels was clipped by the figure's edge
+    assert wrap_label("unrolled:steps=5,loss=minimax,lr_d=1e-4") == "unrolled:steps=5,\nloss=minimax,lr_d=1e-4"
+    assert wrap_label("wgan[lr_d=3e-4]") == "wgan[lr_d=3e-4]"
+    assert wrap_label("x" * 30) == "x" * 30  # nothing to break at: left whole
+    g = make_group("unrolled:steps=5,loss=minimax,lr_d=1e-4", n_seeds=1)
+    assert sample_grid(g).axes[0].get_ylabel() == "unrolled:steps=5,\nloss=minimax,lr_d=1e-4"
 
 
 def test_sample_grid_clips_seeds_and_handles_one_seed_and_grid_target():
