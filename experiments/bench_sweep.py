@@ -410,15 +410,12 @@ def _mcjax_inputs(runs: int):
 
 def _sharded_inputs(runs: int):
     """``run_sweep``'s placement: runs padded to the device count, sharded over a 1-D mesh."""
-    import numpy as np
-
-    from mcjax.scale import pad_runs, padded_runs, run_mesh, run_sharding, to_global
+    from mcjax.scale import padded_runs, place_runs, run_mesh
 
     mesh = run_mesh()
-    n_pad = padded_runs(runs, mesh)
     hp, seeds = _mcjax_inputs(runs)
-    place = lambda a: to_global(pad_runs(np.asarray(a), n_pad), run_sharding(mesh))
-    return mesh, n_pad, type(hp)(*map(place, hp)), place(seeds)
+    place = lambda a: place_runs(a, mesh)
+    return mesh, padded_runs(runs, mesh), type(hp)(*map(place, hp)), place(seeds)
 
 
 def _cell_mcjax(size: Size, runs: int, steps: int, budget: float, repeats: int,

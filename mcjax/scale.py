@@ -18,7 +18,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 from mcjax._validation import ConfigError, check_positive_int
 
 __all__ = ["run_mesh", "run_sharding", "padded_runs", "to_global", "to_host", "initialize_distributed",
-           "is_main_process", "use_cpu_cores", "pad_runs"]
+           "is_main_process", "use_cpu_cores", "pad_runs", "place_runs"]
 
 
 def use_cpu_cores(n: int | None = None) -> int:
@@ -86,6 +86,13 @@ def to_global(x: np.ndarray, sharding: NamedSharding) -> jax.Array:
     if jax.process_count() == 1:
         return jax.device_put(x, sharding)
     return jax.make_array_from_callback(x.shape, sharding, lambda idx: x[idx])
+
+
+def place_runs(a: Any, mesh: Mesh) -> jax.Array:
+    """Per-run host values ``a [n_runs, ...]`` as a global array sharded over ``mesh`` by run, the
+    run axis padded to a multiple of the mesh size (:func:`padded_runs`) with copies of the last run."""
+    a = np.asarray(a)
+    return to_global(pad_runs(a, padded_runs(a.shape[0], mesh)), run_sharding(mesh))
 
 
 def to_host(tree: Any) -> Any:

@@ -22,7 +22,7 @@ from mcjax._validation import ConfigError, check_positive_int
 from mcjax.config import Config, HParams
 from mcjax.results import GroupResult, SweepResult
 from mcjax.checkpoint import checkpoint_path, load_checkpoint, restore_state, save_checkpoint
-from mcjax.scale import pad_runs, padded_runs, run_mesh, run_sharding, to_global, to_host
+from mcjax.scale import padded_runs, place_runs, run_mesh, run_sharding, to_host
 from mcjax.train import make_trainer
 
 __all__ = ["Experiment", "Interrupted", "run_sweep", "run_keys", "chunk_size", "compiled_programs"]
@@ -208,10 +208,8 @@ def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int, dev
     n_runs = n_set * n_seeds
     mesh = run_mesh(devices)
     n_pad = padded_runs(n_runs, mesh)
-    sh = run_sharding(mesh)
-    hp_runs = HParams(*(to_global(pad_runs(np.repeat(np.asarray(a, np.float32), n_seeds), n_pad), sh)
-                        for a in exp.hparams))
-    seed_runs = to_global(pad_runs(np.tile(np.asarray(seeds, np.uint32), n_set), n_pad), sh)
+    hp_runs = HParams(*(place_runs(np.repeat(np.asarray(a, np.float32), n_seeds), mesh) for a in exp.hparams))
+    seed_runs = place_runs(np.tile(np.asarray(seeds, np.uint32), n_set), mesh)
     chunk = chunk_size(cfg.n_logs, max_chunks)
 
     bar.set_description(f"{exp.label}: compiling")

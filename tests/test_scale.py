@@ -74,3 +74,16 @@ def test_pad_runs_repeats_the_last_run():
     a = np.arange(6.0).reshape(3, 2)
     np.testing.assert_array_equal(pad_runs(a, 5), [[0, 1], [2, 3], [4, 5], [4, 5], [4, 5]])
     np.testing.assert_array_equal(pad_runs(a, 3), a)  # nothing to pad
+
+
+def test_place_runs_pads_to_the_mesh_and_shards_by_run():
+    import numpy as np
+
+    from mcjax.scale import pad_runs, padded_runs, place_runs, run_mesh, run_sharding
+
+    mesh = run_mesh()
+    a = np.arange(6.0).reshape(3, 2)
+    x = place_runs(a, mesh)
+    n_pad = padded_runs(3, mesh)
+    assert x.shape == (n_pad, 2) and x.sharding == run_sharding(mesh)
+    np.testing.assert_array_equal(np.asarray(x), pad_runs(a, n_pad))
