@@ -31,7 +31,7 @@ import time
 from mcjax import Config, Experiment, SweepResult, apply_remedy, make_hparams, run_sweep, stack_hparams
 from mcjax.cache import enable_compilation_cache
 from mcjax.plots import save_figures
-from mcjax.results import RESULT_FILES, check_out_dir
+from mcjax.results import RESULT_FILES, check_out_dir, present_result_files
 from mcjax.scale import use_cpu_cores
 
 REMEDIES = ["gan", "pacgan:pack=2", "pacgan:pack=3", "pacgan:pack=4", "unrolled:steps=5", "wgan-gp",
@@ -51,7 +51,7 @@ def folder_name(spec: str) -> str:
 
 
 def is_complete(folder: str) -> bool:
-    return all(os.path.exists(os.path.join(folder, f)) for f in RESULT_FILES)
+    return len(present_result_files(folder)) == len(RESULT_FILES)
 
 
 def main() -> None:

@@ -20,7 +20,8 @@ import numpy as np
 from mcjax._validation import ConfigError
 from mcjax.config import Config
 
-__all__ = ["GroupResult", "SweepResult", "FORMAT_VERSION", "check_out_dir", "atomic_write"]
+__all__ = ["GroupResult", "SweepResult", "FORMAT_VERSION", "check_out_dir", "atomic_write",
+           "present_result_files"]
 
 FORMAT_VERSION = 1
 RESULT_FILES = ("results.npz", "config.json", "summary.json")
@@ -201,7 +202,8 @@ class SweepResult:
     @classmethod
     def load(cls, out_dir: str) -> "SweepResult":
         """Reads a folder written by :meth:`save`."""
-        missing = [f for f in RESULT_FILES if not os.path.exists(os.path.join(out_dir, f))]
+        present = present_result_files(out_dir)
+        missing = [f for f in RESULT_FILES if f not in present]
         if missing:
             raise ConfigError(f"{out_dir!r} holds no complete mcjax result (missing {', '.join(missing)})")
         with open(os.path.join(out_dir, "config.json")) as f:
@@ -246,11 +248,17 @@ def _cell(x: np.ndarray, style: str, digits: int) -> str:
     return f"{center} ({x.min():.{digits}f}-{x.max():.{digits}f})"
 
 
+def present_result_files(out_dir: str) -> list[str]:
+    """Which of the result files (``RESULT_FILES``: results.npz, config.json, summary.json) ``out_dir``
+    holds: all three once :meth:`SweepResult.save` has finished (it writes summary.json last)."""
+    return [f for f in RESULT_FILES if os.path.exists(os.path.join(out_dir, f))]
+
+
 def check_out_dir(out_dir: str, *, overwrite: bool = False) -> None:
     """Refuses an output folder that already holds results, unless ``overwrite``."""
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise ConfigError(f"output path {out_dir!r} exists and is not a folder")
-    present = [f for f in RESULT_FILES if os.path.exists(os.path.join(out_dir, f))]
+    present = present_result_files(out_dir)
     if present and not overwrite:
         raise ConfigError(
             f"output folder {out_dir!r} already holds results ({', '.join(present)}); choose "

@@ -133,7 +133,7 @@ def test_ctrl_c_checkpoints_and_prints_resume_command(tmp_path):
     assert (out / "summary.json").exists()
 
 
-def test_loader_refuses_unknown_format_version(tmp_path):
+def test_loader_refuses_unknown_format_version_and_incomplete_results(tmp_path):
     out = tmp_path / "o"
     assert main(["sweep", "--steps", "10", "--log-every", "10", "--seeds", "1", "--width", "8", "--depth", "1",
                  "--batch-size", "16", "--eval-samples", "100", "--no-progress", "--no-figures",
@@ -144,6 +144,13 @@ def test_loader_refuses_unknown_format_version(tmp_path):
     with pytest.raises(Exception, match="format version 99; this mcjax reads version 1"):
         SweepResult.load(str(out))
     assert main(["show", str(out)]) == 2
+    from mcjax.results import present_result_files
+    assert present_result_files(str(out)) == ["results.npz", "config.json", "summary.json"]
+    (out / "summary.json").unlink()  # a save cut short before its last file
+    assert present_result_files(str(out)) == ["results.npz", "config.json"]
+    with pytest.raises(Exception, match="holds no complete mcjax result \\(missing summary.json\\)"):
+        SweepResult.load(str(out))
+    assert present_result_files(str(tmp_path / "nowhere")) == []
 
 
 def test_checkpoint_from_before_a_new_config_field_still_loads(tmp_path):
