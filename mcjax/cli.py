@@ -344,7 +344,20 @@ def _remedies(args) -> int:
     return 0
 
 
+_COMPUTE_COMMANDS = ("sweep", "analyze")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in _COMPUTE_COMMANDS:
+        # first of all, before anything (argparse defaults included) can start JAX's backends
+        from mcjax.scale import use_cpu_cores
+
+        try:
+            use_cpu_cores()  # one CPU device per core: runs sharded over the cores
+        except ConfigError as e:
+            print(f"mcjax: error: {e}", file=sys.stderr)
+            return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -357,10 +370,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             for dest, value in file_values.items():
                 if getattr(args, dest) == getattr(defaults, dest):  # not given on the command line
                     setattr(args, dest, value)
-        if args.command in ("sweep", "analyze"):
-            from mcjax.scale import use_cpu_cores
-
-            use_cpu_cores()  # one CPU device per core: runs sharded over the cores
         return {"sweep": _sweep, "show": _show, "remedies": _remedies, "analyze": _analyze}[args.command](args)
     except ConfigError as e:
         msg = str(e)

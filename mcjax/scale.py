@@ -9,6 +9,7 @@ with ``jax.make_array_from_callback``, and results are gathered with ``process_a
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import jax
@@ -50,7 +51,11 @@ def use_cpu_cores(n: int | None = None) -> int:
         return 0
     try:
         jax.config.update("jax_num_cpu_devices", n)
-    except RuntimeError:  # backends already initialised: keep what they have
+    except RuntimeError:  # backends already initialised: keep what they have, and say so
+        have = len(jax.devices("cpu"))
+        if have != n:
+            warnings.warn(f"use_cpu_cores({n}): JAX's backends were already initialised with {have} "
+                          f"CPU device(s); call it before the first JAX computation", stacklevel=2)
         return 0
     return n
 

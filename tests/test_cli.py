@@ -59,7 +59,10 @@ def test_sweep_json_then_show_and_no_overwrite(tmp_path):
     # where the runs trained is recorded, and survives save + load (a table may mix machines)
     import jax
     from mcjax import SweepResult
-    assert re.fullmatch(rf"cpu x\d+, jax {re.escape(jax.__version__)}", summary["platforms"][0])
+    # ... on one CPU device per core (the CLI's default): a CLI that starts JAX before splitting
+    # the CPU into devices runs on one and fails here
+    cores = len(os.sched_getaffinity(0))
+    assert summary["platforms"] == [f"cpu x{cores}, jax {jax.__version__}"]
     assert [g.platform for g in SweepResult.load(str(out)).groups] == summary["platforms"] * 2
     assert "modes covered" in p.stderr  # the table went to stderr
     for f in ("results.npz", "config.json", "summary.json", "samples.png", "coverage.png",
@@ -75,6 +78,16 @@ def test_sweep_json_then_show_and_no_overwrite(tmp_path):
                            capture_output=True, text=True, timeout=120)
     assert shown.returncode == 0
     assert json.loads(shown.stdout)["remedies"] == summary["remedies"]
+
+
+def test_sweep_runs_on_the_cpu_devices_asked_for(tmp_path):
+    out = tmp_path / "run"
+    env = dict(os.environ, MCJAX_CPU_DEVICES="3")
+    p = subprocess.run([sys.executable, "-m", "mcjax.cli", "sweep", *TINY_ARGS, "--seeds", "3",
+                        "--remedy", "gan", "--no-figures", "--out", str(out), "--json"],
+                       capture_output=True, text=True, timeout=600, env=env)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["platforms"][0].startswith("cpu x3,")
 
 
 def test_show_missing_folder(capsys, tmp_path):
