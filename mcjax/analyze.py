@@ -43,7 +43,7 @@ def analyze_sweep(out_dir: str) -> dict[str, Any]:
             meta = json.loads(bytes(z["meta"]).decode())
         n_pad = meta["n_pad"]
         trainer = make_trainer(g.config)
-        abstract = state_shapes(trainer, n_pad)
+        abstract = state_shapes(g.config, n_pad)
         leaves, _, _, _ = load_checkpoint(path, abstract, {"label": g.label})
         state = restore_state(leaves, abstract)
         n_set, n_seeds = len(g.setting_labels), len(g.seeds)
@@ -59,9 +59,14 @@ def analyze_sweep(out_dir: str) -> dict[str, Any]:
 
 
 def _hparams(group):
+    """The group's ``HParams`` settings ``[S]``; a field added since the sweep was saved takes its
+    default (which is what that sweep trained with)."""
     from mcjax.config import HParams
 
-    return HParams(*(np.asarray(group.hparams[k], np.float32) for k in HParams._fields))
+    n_set = len(group.setting_labels)
+    default = HParams()
+    return HParams(*(np.asarray(group.hparams[k], np.float32) if k in group.hparams
+                     else np.full((n_set,), getattr(default, k), np.float32) for k in HParams._fields))
 
 
 def analysis_table(analysis: dict[str, Any]) -> str:

@@ -101,12 +101,14 @@ def load_checkpoint(path: str, abstract_state: Any, expect: dict[str, Any]
         raise ConfigError(f"checkpoint {path!r} has format version {meta.get('checkpoint_version')!r}; "
                           f"this mcjax reads version {CHECKPOINT_VERSION}")
     expect = json.loads(json.dumps(expect, sort_keys=True))
+    meta.setdefault("system", "gan")  # checkpoints from before other systems existed
     if isinstance(meta.get("config"), dict) and isinstance(expect.get("config"), dict):
-        # a Config field added since the checkpoint was written reads as its default there
-        from mcjax.config import Config
+        # a config field added since the checkpoint was written reads as its default there
+        from mcjax.core.system import config_from_dict
 
         try:
-            meta["config"] = json.loads(json.dumps(Config.from_dict(meta["config"]).to_dict()))
+            meta["config"] = json.loads(json.dumps(
+                config_from_dict(meta["config"], meta["system"]).to_dict()))
         except (TypeError, ValueError):
             pass  # unknown fields or bad values: reported as a mismatch below
     for key, value in expect.items():

@@ -7,12 +7,13 @@ changing them never recompiles.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mcjax.core.system import System, register_config
 from mcjax._validation import (
     ConfigError,
     check_choice,
@@ -27,9 +28,11 @@ OPTIMIZERS = ("adam", "rmsprop", "sgd", "muon", "kron")
 PENALTIES = ("none", "gp", "r1", "r2")
 
 
+@register_config
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """Static description of one training program (hashable; one compilation).
+    """Static description of one GAN training program (hashable; one compilation): the GAN's
+    :class:`~mcjax.core.system.SystemConfig`.
 
     Attributes:
       target: target name (``ring`` or ``grid``).
@@ -79,6 +82,8 @@ class Config:
       eval_samples: generated samples per evaluation (2500 in VEEGAN/PacGAN).
       keep_samples: generated samples per run kept in the results for figures.
     """
+
+    system: ClassVar[str] = "gan"
 
     target: str = "ring"
     target_params: tuple = ()
@@ -183,6 +188,19 @@ class Config:
         from mcjax.targets import make_target
 
         return make_target(self.target, **dict(self.target_params))
+
+    def make_system(self) -> System:
+        """The GAN as a :class:`~mcjax.core.system.System` (``mcjax.train.make_system``)."""
+        from mcjax.train import make_system
+
+        return make_system(self)
+
+    def default_hparams(self) -> "HParams":
+        return HParams()
+
+    def describe(self) -> dict[str, Any]:
+        """The target's pinned constants (``n_modes`` among them), recorded in results files."""
+        return self.make_target().describe()
 
     def replace(self, **changes: Any) -> "Config":
         return dataclasses.replace(self, **changes)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from mcjax._validation import ConfigError
-from mcjax.config import Config
+from mcjax.core.system import SystemConfig, config_from_dict
 
 __all__ = ["GroupResult", "SweepResult", "FORMAT_VERSION", "check_out_dir", "atomic_write",
            "present_result_files"]
@@ -29,7 +29,7 @@ RESULT_FILES = ("results.npz", "config.json", "summary.json")
 
 @dataclasses.dataclass
 class GroupResult:
-    """The runs of one ``Config``: ``S`` settings x ``N`` seeds.
+    """The runs of one system config (e.g. a GAN ``Config``): ``S`` settings x ``N`` seeds.
 
     Attributes:
       history: ``name -> [S, N, n_logs, ...]`` logged every ``config.log_every`` steps (mode
@@ -43,7 +43,7 @@ class GroupResult:
     """
 
     label: str
-    config: Config
+    config: SystemConfig
     setting_labels: list
     hparams: dict
     seeds: np.ndarray
@@ -180,6 +180,7 @@ class SweepResult:
                 arrays[p + "history/" + k] = v
             meta_groups.append({
                 "label": g.label,
+                "system": g.config.system,
                 "config": g.config.to_dict(),
                 "setting_labels": list(g.setting_labels),
                 "hparams": {k: [float(x) for x in v] for k, v in g.hparams.items()},
@@ -222,7 +223,7 @@ class SweepResult:
             sub = lambda prefix: {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
             groups.append(GroupResult(
                 label=m["label"],
-                config=Config.from_dict(m["config"]),
+                config=config_from_dict(m["config"], m.get("system", "gan")),
                 setting_labels=m["setting_labels"],
                 hparams=sub(p + "hparams/"),
                 seeds=arrays[p + "seeds"],

@@ -1,8 +1,9 @@
-"""Seeds x settings sweeps: many runs of one ``Config`` in one compiled, vmapped program.
+"""Seeds x settings sweeps: many runs of one system config in one compiled, vmapped program.
 
-A sweep is a list of :class:`Experiment` (one per ``Config``, e.g. one per remedy), each with a
-stack of ``HParams`` settings ``[S]``, trained for every seed ``[N]``: ``S * N`` runs on one run
-axis, ``jit(vmap(train))``. Long runs are cut into chunks of the scan so one progress bar advances
+A sweep is a list of :class:`Experiment` (one per static config, e.g. one per remedy), each with a
+stack of hyperparameter settings ``[S]``, trained for every seed ``[N]``: ``S * N`` runs on one run
+axis, ``jit(vmap(train))``. Any :class:`~mcjax.core.system.System` can be swept: the config's
+``make_system()`` gives its pure functions, and nothing here knows what they train. Long runs are cut into chunks of the scan so one progress bar advances
 per chunk without host callbacks in the hot loop.
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ import functools
 import os
 import sys
 import time
-from typing import Callable, NamedTuple, Sequence, TextIO
+from typing import Any, Callable, NamedTuple, Sequence, TextIO
 
 import jax
 import jax.numpy as jnp
@@ -19,11 +20,10 @@ import numpy as np
 from jax.sharding import Mesh
 
 from mcjax._validation import ConfigError, check_positive_int
-from mcjax.config import Config, HParams
+from mcjax.core.system import SystemConfig, abstract_hparams, hparams_dict
 from mcjax.results import GroupResult, SweepResult
 from mcjax.checkpoint import checkpoint_path, load_checkpoint, restore_state, save_checkpoint
 from mcjax.scale import padded_runs, place_runs, run_mesh, run_sharding, to_host
-from mcjax.train import make_trainer
 
 __all__ = ["Experiment", "Interrupted", "run_sweep", "run_keys", "chunk_size", "compiled_programs"]
 
@@ -33,14 +33,16 @@ class Experiment(NamedTuple):
 
     Attributes:
       label: name shown in tables and figures (e.g. the remedy).
-      config: the static ``Config``.
-      hparams: ``HParams`` with a leading settings axis ``[S]`` (see ``stack_hparams``).
+      config: the static config (a :class:`~mcjax.core.system.SystemConfig`, e.g. the GAN's
+        ``Config``).
+      hparams: the system's hyperparameters with a leading settings axis ``[S]`` on every leaf
+        (for the GAN, ``HParams`` from ``stack_hparams``).
       setting_labels: ``S`` short labels, e.g. ``("lr_d=0.001", "lr_d=0.0003")``; ``("",)`` for one.
     """
 
     label: str
-    config: Config
-    hparams: HParams
+    config: SystemConfig
+    hparams: Any
     setting_labels: tuple = ("",)
 
 
@@ -58,23 +60,23 @@ def chunk_size(n_logs: int, max_chunks: int = 20) -> int:
     return n_logs
 
 
-def _input_shapes(n_runs: int):
-    hp = HParams(*[jax.ShapeDtypeStruct((n_runs,), jnp.float32) for _ in HParams._fields])
+def _input_shapes(config: SystemConfig, n_runs: int):
+    hp = abstract_hparams(config.default_hparams(), n_runs)
     return hp, jax.ShapeDtypeStruct((n_runs,), jnp.uint32)
 
 
-def _stacked_init(trainer):
+def _stacked_init(system):
     """``(hparams [R], seeds uint32 [R]) -> state``: each run's state from ``jax.random.key(seed)``."""
-    return jax.vmap(lambda h, s: trainer.init(h, jax.random.key(s)))
+    return jax.vmap(lambda h, s: system.init(h, jax.random.key(s)))
 
 
-def state_shapes(trainer, n_runs: int):
-    """Shapes and dtypes of the stacked state of ``n_runs`` runs of ``trainer`` (nothing compiled)."""
-    return jax.eval_shape(_stacked_init(trainer), *_input_shapes(n_runs))
+def state_shapes(config: SystemConfig, n_runs: int):
+    """Shapes and dtypes of the stacked state of ``n_runs`` runs of ``config`` (nothing compiled)."""
+    return jax.eval_shape(_stacked_init(config.make_system()), *_input_shapes(config, n_runs))
 
 
 @functools.lru_cache(maxsize=16)
-def compiled_programs(config: Config, n_runs: int, chunk: int, mesh: Mesh | None = None):
+def compiled_programs(config: SystemConfig, n_runs: int, chunk: int, mesh: Mesh | None = None):
     """Ahead-of-time compiled ``(init, advance, evaluate, abstract_state)`` over ``n_runs`` runs.
 
     Cached per process.
@@ -86,9 +88,9 @@ def compiled_programs(config: Config, n_runs: int, chunk: int, mesh: Mesh | None
     Hyperparameter *values* are arguments, so any sweep of the same ``config`` and run count reuses
     these programs.
     """
-    trainer = make_trainer(config)
-    hp, seeds = _input_shapes(n_runs)
-    init_fn = _stacked_init(trainer)
+    system = config.make_system()
+    hp, seeds = _input_shapes(config, n_runs)
+    init_fn = _stacked_init(system)
     state = jax.eval_shape(init_fn, hp, seeds)
     if mesh is None:
         jit = jax.jit
@@ -97,11 +99,11 @@ def compiled_programs(config: Config, n_runs: int, chunk: int, mesh: Mesh | None
         jit = lambda f, **kw: jax.jit(f, in_shardings=sh, out_shardings=sh, **kw)
     init = jit(init_fn).lower(hp, seeds).compile()
     advance = (
-        jit(jax.vmap(lambda h, s: trainer.advance(h, s, chunk)), donate_argnums=1)
+        jit(jax.vmap(lambda h, s: system.advance(h, s, chunk)), donate_argnums=1)
         .lower(hp, state)
         .compile()
     )
-    evaluate = jit(jax.vmap(trainer.evaluate)).lower(state).compile()
+    evaluate = jit(jax.vmap(system.evaluate)).lower(state).compile()
     return init, advance, evaluate, state
 
 
@@ -196,19 +198,25 @@ class Interrupted(Exception):
 def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int, devices,
                     ckpt: str | None, resume: bool, stop) -> GroupResult:
     cfg = exp.config
-    n_set = int(np.shape(exp.hparams.lr_g)[0]) if np.ndim(exp.hparams.lr_g) else 0
-    if n_set == 0 or any(np.shape(v) != (n_set,) for v in exp.hparams):
+    values = hparams_dict(exp.hparams)
+    shapes = [np.shape(v) for v in values.values()]
+    n_set = shapes[0][0] if shapes and len(shapes[0]) == 1 else 0
+    if n_set == 0 or any(sh != (n_set,) for sh in shapes):
         raise ConfigError(
             f"{exp.label}: hparams need one leading settings axis of equal length, got shapes "
-            f"{[np.shape(v) for v in exp.hparams]}"
+            f"{dict(zip(values, shapes))}"
         )
+    if jax.tree.structure(exp.hparams) != jax.tree.structure(cfg.default_hparams()):
+        raise ConfigError(f"{exp.label}: hparams must have the structure of the config's "
+                          f"default_hparams(), {type(cfg.default_hparams()).__name__}")
     if len(exp.setting_labels) != n_set:
         raise ConfigError(f"{exp.label}: {n_set} settings but {len(exp.setting_labels)} labels")
     n_seeds = len(seeds)
     n_runs = n_set * n_seeds
     mesh = run_mesh(devices)
     n_pad = padded_runs(n_runs, mesh)
-    hp_runs = HParams(*(place_runs(np.repeat(np.asarray(a, np.float32), n_seeds), mesh) for a in exp.hparams))
+    hp_runs = jax.tree.map(lambda a: place_runs(np.repeat(np.asarray(a, np.float32), n_seeds), mesh),
+                           exp.hparams)
     seed_runs = place_runs(np.tile(np.asarray(seeds, np.uint32), n_set), mesh)
     chunk = chunk_size(cfg.n_logs, max_chunks)
 
@@ -220,9 +228,9 @@ def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int, dev
     bar.set_description(exp.label)
     t0 = time.perf_counter()
     n_chunks = cfg.n_logs // chunk
-    meta = {"label": exp.label, "config": cfg.to_dict(), "seeds": list(seeds), "n_runs": n_runs,
-            "n_pad": n_pad, "chunk": chunk,
-            "hparams": {k: [float(x) for x in np.asarray(v)] for k, v in exp.hparams._asdict().items()}}
+    meta = {"label": exp.label, "system": cfg.system, "config": cfg.to_dict(), "seeds": list(seeds),
+            "n_runs": n_runs, "n_pad": n_pad, "chunk": chunk,
+            "hparams": {k: [float(x) for x in np.asarray(v)] for k, v in values.items()}}
     history: dict[str, np.ndarray] = {}
     done, run_s_before = 0, 0.0
     if resume and ckpt is not None and os.path.exists(ckpt):
@@ -255,14 +263,14 @@ def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int, dev
         label=exp.label,
         config=cfg,
         setting_labels=list(exp.setting_labels),
-        hparams={k: np.asarray(v) for k, v in exp.hparams._asdict().items()},
+        hparams={k: np.asarray(v) for k, v in values.items()},
         seeds=np.asarray(seeds),
         log_steps=np.asarray(history.pop("step")[0]),
         history={k: grid(v) for k, v in history.items()},
         samples=grid(samples),
         diverged=grid(final[0][:n_runs]),
         diverged_step=grid(final[1][:n_runs]),
-        target=cfg.make_target().describe(),
+        target=cfg.describe(),
         compile_s=compile_s,
         run_s=run_s,
         platform=platform_name(mesh),

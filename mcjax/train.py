@@ -20,9 +20,11 @@ import optax
 
 from mcjax import game, losses, nets, objectives
 from mcjax.config import Config, HParams
+from mcjax.core.system import System
 from mcjax.metrics import mode_stats
 
-__all__ = ["TrainState", "Trainer", "make_trainer", "make_train", "make_optimizer", "generate"]
+__all__ = ["TrainState", "Trainer", "make_trainer", "make_train", "make_system", "make_optimizer",
+           "generate"]
 
 
 class TrainState(NamedTuple):
@@ -458,6 +460,12 @@ def make_trainer(config: Config) -> Trainer:
 def tree_step(params: Any, grads: Any, lr: jax.Array) -> Any:
     """``params - lr * grads`` leaf by leaf."""
     return jax.tree.map(lambda p, g: p - lr * g, params, grads)
+
+
+def make_system(config: Config) -> System:
+    """The GAN of ``config`` as a :class:`~mcjax.core.system.System` (what sweeps run)."""
+    trainer = make_trainer(config)
+    return System(init=trainer.init, advance=trainer.advance, evaluate=trainer.evaluate)
 
 
 def make_train(config: Config) -> Callable:
