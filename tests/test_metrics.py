@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from mcjax import ModeStats, grid, mode_stats, ring
+from mcjax.metrics import hill_numbers
 
 # Jitted once, the way users call it; the target is a pytree argument.
 _stats = jax.jit(mode_stats)
@@ -366,3 +367,73 @@ def test_adding_a_sample_never_lowers_coverage(x, mode, seed):
     assert int(after["modes_covered"]) >= int(before["modes_covered"])
     expected = int(before["modes_covered"]) + (before["mode_counts"][mode] == 0)
     assert int(after["modes_covered"]) == expected
+
+
+# ------------------------------------------------------------------------------ Hill numbers
+
+QS = (0, 0.5, 1, 2, 3, math.inf)
+_hill = jax.jit(hill_numbers, static_argnames="qs")
+
+
+def _hill_reference(counts, qs=QS):
+    """Closed form in float64: D_0 = #{p_i > 0}, D_1 = exp H(p), D_inf = 1 / max p, else the power sum."""
+    p = np.asarray(counts, np.float64) / np.sum(counts)
+    nz = p[p > 0]
+    out = []
+    for q in qs:
+        if q == 0:
+            out.append(float(len(nz)))
+        elif q == 1:
+            out.append(math.exp(scipy.stats.entropy(p)))
+        elif q == math.inf:
+            out.append(1.0 / nz.max())
+        else:
+            out.append(np.sum(nz**q) ** (1.0 / (1.0 - q)))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("counts", [[1], [5, 0, 0], [2, 1, 1, 0], [3, 3, 3], [1, 2, 3, 4, 5],
+                                    [0, 7, 0, 1], [100, 1, 1, 1, 0, 0, 0, 1]])
+def test_hill_numbers_match_closed_form(counts):
+    d = np.asarray(_hill(np.asarray(counts, np.float32), qs=QS))
+    # float32 powers, logs and sums of <= 8 terms against float64: ~1e-6 relative, 1e-5 is ample.
+    np.testing.assert_allclose(d, _hill_reference(counts), rtol=1e-5)
+    assert d[0] == np.count_nonzero(counts)  # a count of nonzero bins: exact.
+
+
+@_PROPS
+@given(counts=hnp.arrays(np.int32, (8,), elements=st.integers(0, 50)).filter(lambda c: c.sum() > 0))
+def test_hill_numbers_match_closed_form_on_random_histograms(counts):
+    d = np.asarray(_hill(counts, qs=QS))
+    # float32 against float64 on <= 8 terms (integer counts are cast to float32 first): ~1e-6 relative.
+    np.testing.assert_allclose(d, _hill_reference(counts), rtol=1e-5)
+    # D_q does not increase with q; 1e-6 relative slack for float32 rounding of equal values.
+    assert np.all(np.diff(d) <= 1e-6 * d[:-1])
+
+
+@pytest.mark.parametrize("m", [1, 2, 5, 25])
+def test_hill_numbers_of_uniform_histogram_all_equal_m(m):
+    counts = np.zeros(30, np.float32)
+    counts[:m] = 3.0
+    # Every order gives m for p uniform on m bins; float32 powers and exp/log of 1/m: ~1e-6 relative.
+    np.testing.assert_allclose(np.asarray(_hill(counts, qs=QS)), np.full(len(QS), m), rtol=1e-6)
+
+
+def test_hill_numbers_batch_axes_vmap_and_empty_histogram():
+    counts = np.array([[2, 1, 1, 0], [0, 0, 0, 0], [4, 4, 0, 0]], np.int32)
+    d = np.asarray(_hill(counts))
+    assert d.shape == (3, 3)
+    np.testing.assert_array_equal(d[1], 0.0)  # no mass: no modes, by the documented convention.
+    # Same float32 kernels with and without a batch axis: at most an ulp apart after fusion.
+    np.testing.assert_allclose(np.asarray(jax.jit(jax.vmap(hill_numbers))(counts)), d, rtol=1e-6)
+    for row in (0, 2):
+        np.testing.assert_allclose(d[row], _hill_reference(counts[row], (0, 1, 2)), rtol=1e-5)  # float32.
+
+
+@TARGETS
+def test_hill_numbers_agree_with_mode_stats(target):
+    s = _stats(_sample(target, jax.random.key(2), N), target)
+    d = np.asarray(_hill(s.mode_counts, qs=(0, 1)))
+    assert d[0] == int(s.modes_covered)  # both count the nonzero bins: exact.
+    # D_1 = exp(occupancy_entropy): float32 exp of the same entropy computed by another fusion, ~1e-6.
+    np.testing.assert_allclose(d[1], math.exp(float(s.occupancy_entropy)), rtol=1e-5)

@@ -1,27 +1,33 @@
-"""Mode-coverage metrics for mixtures with known modes, on device and vmappable over runs.
+"""Mode statistics of a sample set against a :class:`~mcjax.targets.Target`, on device and vmappable.
 
 Conventions follow VEEGAN (Srivastava et al. 2017, Sec. 5.1) and PacGAN (Lin et al. 2018, Sec. 5):
-each sample is assigned to its nearest mode by Mahalanobis distance; it is *high quality* (HQ) when
-that distance is below the target's threshold (3 standard deviations for 2-D targets); a mode is
-*covered* when it is the nearest mode of at least one HQ sample.
+the target assigns each sample a mode and a quality score (for a Gaussian mixture, the nearest mode
+and the Mahalanobis distance to it); a sample is *high quality* (HQ) when its score is below the
+target's threshold (3 standard deviations for 2-D mixtures); a mode is *covered* when it is the
+mode of at least one HQ sample. Only the protocol's ``assign``, ``n_modes`` and ``hq_threshold``
+are used, so any target (a mixture, a classifier-labelled image target) is measured the same way.
+
+Hill numbers (:func:`hill_numbers`) summarise any histogram, the mode histogram among others, as
+an effective number of modes.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+import math
+from typing import NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
 
-from mcjax.targets import Target
+from mcjax.targets.base import Target
 
-__all__ = ["ModeStats", "mode_stats", "mode_histogram"]
+__all__ = ["ModeStats", "mode_stats", "mode_histogram", "hill_numbers"]
 
 
 class ModeStats(NamedTuple):
     """Per-sample-set mode statistics (each a scalar, except ``mode_counts [K]``).
 
     Attributes:
-      modes_covered: number of modes that are the nearest mode of at least one HQ sample.
+      modes_covered: number of modes that are the mode of at least one HQ sample.
       hq_fraction: share of samples that are high quality.
       reverse_kl: ``KL(p_hat || uniform) = sum_k p_hat_k log(K p_hat_k)`` in nats, ``p_hat`` the
         mode histogram of HQ samples. With no HQ sample at all it is defined as ``log K``, the value
@@ -43,9 +49,17 @@ class ModeStats(NamedTuple):
 
 
 def mode_histogram(samples: jax.Array, target: Target) -> tuple[jax.Array, jax.Array]:
-    """Counts of HQ samples per mode ``[K]`` and the HQ mask ``[n]``."""
-    idx, dist = target.assign(samples)
-    hq = dist < target.hq_threshold
+    """Counts of HQ samples per mode and the HQ mask.
+
+    Args:
+      samples: ``[n, *event_shape]`` finite samples.
+      target: any :class:`~mcjax.targets.Target`.
+
+    Returns:
+      ``(counts [K] float32, hq [n] bool)`` with ``counts_k = #{i : a(x_i) = k, s(x_i) < tau}``.
+    """
+    idx, score = target.assign(samples)
+    hq = score < target.hq_threshold
     onehot = jax.nn.one_hot(idx, target.n_modes, dtype=jnp.float32)
     counts = jnp.sum(onehot * hq[:, None].astype(jnp.float32), axis=0)
     return counts, hq
@@ -56,10 +70,15 @@ def _xlogy(x: jax.Array, y: jax.Array) -> jax.Array:
 
 
 def mode_stats(samples: jax.Array, target: Target) -> ModeStats:
-    """Mode coverage statistics of ``samples [n, D]`` against ``target``.
+    """Mode coverage statistics of ``samples [n, *event_shape]`` against ``target``.
+
+    With ``p_hat`` the mode histogram of HQ samples and ``K`` modes: ``reverse_kl = log K - H(p_hat)``
+    and ``js_to_uniform = KL(p_hat || m) / 2 + KL(u || m) / 2`` with ``u`` uniform and
+    ``m = (p_hat + u) / 2``.
 
     Pure and jittable; ``jax.vmap`` it over a leading run axis of ``samples``. Non-finite samples
-    are never high quality and never produce NaN.
+    are replaced by +-1e30 (NaN by +1e30) before ``target.assign``, so they are never high quality
+    and never produce NaN.
 
     Example:
       >>> t = ring()
@@ -89,3 +108,56 @@ def mode_stats(samples: jax.Array, target: Target) -> ModeStats:
         occupancy_entropy=jnp.where(any_hq, entropy, 0.0),
         mode_counts=counts,
     )
+
+
+def _hill(p: jax.Array, q: float) -> jax.Array:
+    """``D_q`` of probability vectors ``p [..., K]`` (each summing to 1) for one order ``q``."""
+    pos = p > 0
+    if q == 0:
+        return jnp.sum(pos, axis=-1).astype(p.dtype)
+    if q == 1:
+        return jnp.exp(-jnp.sum(_xlogy(p, p), axis=-1))
+    if q == math.inf:
+        return 1.0 / jnp.max(p, axis=-1)
+    power_sum = jnp.sum(jnp.where(pos, jnp.where(pos, p, 1.0) ** q, 0.0), axis=-1)
+    return power_sum ** (1.0 / (1.0 - q))
+
+
+def hill_numbers(counts: jax.Array, qs: Sequence[float] = (0, 1, 2)) -> jax.Array:
+    r"""Hill numbers (effective numbers of modes) of histograms ``counts [..., K]``.
+
+    With :math:`p_i = c_i / \sum_j c_j`, the Hill number of order ``q`` is
+
+    .. math:: D_q = \Big(\sum_{i : p_i > 0} p_i^q\Big)^{1 / (1 - q)},
+
+    with its limits :math:`D_1 = \exp(-\sum_i p_i \log p_i)` (exponential of the Shannon entropy)
+    and :math:`D_\infty = 1 / \max_i p_i` (Berger-Parker). :math:`D_0` is the number of nonzero
+    :math:`p_i` and :math:`D_2 = 1 / \sum_i p_i^2` the inverse Simpson index (the effective sample
+    size of importance weights ``p``). :math:`D_q` does not increase with ``q``, and every
+    :math:`D_q` equals ``m`` for a histogram uniform on ``m`` bins. A histogram with no mass
+    (all counts 0) has no modes: every :math:`D_q` is 0 there, as ``modes_covered`` is.
+
+    Pure and jittable; the leading axes of ``counts`` are batch axes (or ``jax.vmap`` it).
+
+    Args:
+      counts: ``[..., K]`` non-negative counts or weights (any numeric dtype).
+      qs: orders ``q`` (static Python numbers, any real or ``math.inf``).
+
+    Returns:
+      ``[..., len(qs)]`` floating-point :math:`D_q`, in the order of ``qs``.
+
+    Example:
+      >>> hill_numbers(jnp.array([2.0, 1.0, 1.0, 0.0]))  # D_0, D_1, D_2
+      Array([3.       , 2.828427 , 2.6666667], dtype=float32)
+
+    References:
+      Hill 1973, "Diversity and evenness: a unifying notation and its consequences", Ecology 54(2),
+      Eq. 1; Jost 2006, "Entropy and diversity", Oikos 113(2).
+    """
+    counts = jnp.asarray(counts)
+    if not jnp.issubdtype(counts.dtype, jnp.floating):
+        counts = counts.astype(jnp.float32)
+    total = jnp.sum(counts, axis=-1, keepdims=True)
+    p = counts / jnp.where(total > 0, total, 1.0)
+    d = jnp.stack([_hill(p, float(q)) for q in qs], axis=-1)
+    return jnp.where(total > 0, d, 0.0)

@@ -1,7 +1,9 @@
-"""Distributions with known modes: the benchmarks on which mode collapse is counted.
+"""Gaussian mixtures with known modes: the benchmarks on which mode collapse is counted.
 
 Every constant (radius, spacing, standard deviation, high-quality threshold) is pinned here and
-recorded in each results file through :meth:`Target.describe`.
+recorded in each results file through :meth:`GaussianMixture.describe`. The constants are NumPy
+``float32`` arrays, so building a target never starts a JAX backend; ``sample`` and ``assign``
+convert them with ``jnp.asarray`` when they run.
 """
 from __future__ import annotations
 
@@ -14,27 +16,32 @@ from flax import struct
 
 from mcjax._validation import ConfigError, check_choice, check_positive, check_positive_int
 
-__all__ = ["Target", "ring", "grid", "high_dim", "make_target", "TARGETS"]
+__all__ = ["GaussianMixture", "ring", "grid", "high_dim", "make_target", "TARGETS"]
 
 
 @struct.dataclass
-class Target:
-    """A mixture of isotropic Gaussians with equal weights.
+class GaussianMixture:
+    r"""A mixture of isotropic Gaussians with equal weights; implements :class:`~mcjax.targets.Target`.
+
+    The density is :math:`p(x) = \frac{1}{K} \sum_k \mathcal{N}(x; \mu_k, \sigma^2 B B^\top)`, with
+    :math:`B = I_D` when ``basis`` is ``None``. Mode assignment is the nearest mean and the quality
+    score the Mahalanobis distance to it, :math:`s(x) = \min_k \|x - \mu_k\| / \sigma`.
 
     Attributes:
-      means: ``[K, D]`` mode centres.
-      std: standard deviation of every mode (isotropic, or isotropic inside ``basis``).
-      basis: ``[D, d]`` orthonormal columns spanning the subspace the noise lives in, or ``None``
-        for noise in all ``D`` dimensions.
+      means: ``[K, D]`` NumPy ``float32`` mode centres :math:`\mu_k`.
+      std: NumPy ``float32`` scalar :math:`\sigma` of every mode (isotropic, or isotropic inside
+        ``basis``).
+      basis: ``[D, d]`` NumPy ``float32`` orthonormal columns :math:`B` spanning the subspace the
+        noise lives in, or ``None`` for noise in all ``D`` dimensions.
       name: short name (static).
-      hq_threshold: a sample is *high quality* when its Mahalanobis distance to the nearest mode,
-        ``||x - mu_k|| / std``, is below this (3 in VEEGAN/PacGAN for 2-D targets; static).
+      hq_threshold: a sample is *high quality* when :math:`s(x)` is below this (3 in VEEGAN/PacGAN
+        for 2-D targets; static).
       params: the constructor arguments, as a tuple of ``(name, value)`` pairs (static).
     """
 
-    means: jax.Array
-    std: jax.Array
-    basis: jax.Array | None = None
+    means: np.ndarray
+    std: np.ndarray
+    basis: np.ndarray | None = None
     name: str = struct.field(pytree_node=False, default="mixture")
     hq_threshold: float = struct.field(pytree_node=False, default=3.0)
     params: tuple = struct.field(pytree_node=False, default=())
@@ -47,33 +54,45 @@ class Target:
     def dim(self) -> int:
         return self.means.shape[1]
 
+    @property
+    def event_shape(self) -> tuple[int, ...]:
+        return (self.dim,)
+
     def sample(self, key: jax.Array, n: int) -> jax.Array:
-        """Draws ``n`` points: a uniformly chosen mode plus ``std`` times Gaussian noise. ``[n, D]``."""
+        r"""Draws ``n`` points :math:`x = \mu_k + \sigma B z`, ``k`` uniform, :math:`z \sim \mathcal{N}(0, I)`.
+
+        Returns:
+          ``[n, D]`` samples.
+        """
+        means = jnp.asarray(self.means)
         k_mode, k_noise = jax.random.split(key)
         idx = jax.random.randint(k_mode, (n,), 0, self.n_modes)
         if self.basis is None:
-            noise = jax.random.normal(k_noise, (n, self.dim), dtype=self.means.dtype)
+            noise = jax.random.normal(k_noise, (n, self.dim), dtype=means.dtype)
         else:
-            noise = jax.random.normal(k_noise, (n, self.basis.shape[1]), self.means.dtype) @ self.basis.T
-        return self.means[idx] + self.std * noise
+            basis = jnp.asarray(self.basis)
+            noise = jax.random.normal(k_noise, (n, basis.shape[1]), means.dtype) @ basis.T
+        return means[idx] + jnp.asarray(self.std) * noise
 
     def assign(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-        """Nearest mode of each point and its Mahalanobis distance to it.
+        r"""Nearest mode of each point and its Mahalanobis distance to it.
 
         Args:
           x: ``[n, D]`` points.
 
         Returns:
-          ``(index [n] int32, distance [n])`` where distance is ``||x - mu_k|| / std``.
+          ``(index [n] int32, distance [n])``: :math:`\arg\min_k \|x - \mu_k\|` and
+          :math:`\min_k \|x - \mu_k\| / \sigma`.
         """
+        means = jnp.asarray(self.means)
         if self.dim <= 8:  # exact differences: cheap in low dimension
-            d2 = jnp.sum((x[:, None, :] - self.means[None, :, :]) ** 2, axis=-1)
+            d2 = jnp.sum((x[:, None, :] - means[None, :, :]) ** 2, axis=-1)
         else:  # ||x||^2 - 2 x.m + ||m||^2: a matmul instead of an [n, K, D] tensor
-            d2 = (jnp.sum(x**2, axis=1)[:, None] - 2.0 * x @ self.means.T
-                  + jnp.sum(self.means**2, axis=1)[None, :])
+            d2 = (jnp.sum(x**2, axis=1)[:, None] - 2.0 * x @ means.T
+                  + jnp.sum(means**2, axis=1)[None, :])
         idx = jnp.argmin(d2, axis=1)
         dmin = jnp.sqrt(jnp.maximum(jnp.take_along_axis(d2, idx[:, None], axis=1)[:, 0], 0.0))
-        return idx.astype(jnp.int32), dmin / self.std
+        return idx.astype(jnp.int32), dmin / jnp.asarray(self.std)
 
     def describe(self) -> dict[str, Any]:
         """Plain-Python description pinned in results files."""
@@ -87,8 +106,22 @@ class Target:
         }
 
 
-def ring(n_modes: int = 8, radius: float = 2.0, std: float = 0.02) -> Target:
-    """``n_modes`` Gaussians evenly spaced on a circle: angle ``2 pi k / n_modes``, k = 0..n-1.
+def _mixture(name: str, means: np.ndarray, std: float, hq_threshold: float, params: tuple,
+             basis: np.ndarray | None = None) -> GaussianMixture:
+    """A ``GaussianMixture`` with its constants cast to NumPy ``float32`` (no JAX array made)."""
+    return GaussianMixture(
+        means=np.asarray(means, np.float32),
+        std=np.asarray(std, np.float32),
+        basis=None if basis is None else np.asarray(basis, np.float32),
+        name=name,
+        hq_threshold=hq_threshold,
+        params=params,
+    )
+
+
+def ring(n_modes: int = 8, radius: float = 2.0, std: float = 0.02) -> GaussianMixture:
+    r"""``n_modes`` Gaussians evenly spaced on a circle: :math:`\mu_k = r (\cos\theta_k, \sin\theta_k)`,
+    :math:`\theta_k = 2 \pi k / K`, ``k = 0 .. K - 1``.
 
     All modes are distinct (the endpoint 2 pi is *not* included, unlike ``linspace(0, 2pi, 8)``).
 
@@ -101,16 +134,11 @@ def ring(n_modes: int = 8, radius: float = 2.0, std: float = 0.02) -> Target:
     check_positive("std", std)
     angles = 2.0 * np.pi * np.arange(n_modes) / n_modes
     means = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
-    return Target(
-        means=jnp.asarray(means, jnp.float32),
-        std=jnp.asarray(std, jnp.float32),
-        name="ring",
-        hq_threshold=3.0,
-        params=(("n_modes", n_modes), ("radius", float(radius)), ("std", float(std))),
-    )
+    return _mixture("ring", means, std, 3.0,
+                    (("n_modes", n_modes), ("radius", float(radius)), ("std", float(std))))
 
 
-def grid(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> Target:
+def grid(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixture:
     """``side x side`` Gaussians on a square lattice centred at the origin.
 
     With the defaults the means are ``{-4, -2, 0, 2, 4}^2`` (PacGAN/VEEGAN's 25-mode grid).
@@ -121,17 +149,12 @@ def grid(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> Target:
     ticks = spacing * (np.arange(side) - (side - 1) / 2.0)
     xx, yy = np.meshgrid(ticks, ticks, indexing="ij")
     means = np.stack([xx.ravel(), yy.ravel()], axis=1)
-    return Target(
-        means=jnp.asarray(means, jnp.float32),
-        std=jnp.asarray(std, jnp.float32),
-        name="grid",
-        hq_threshold=3.0,
-        params=(("side", side), ("spacing", float(spacing)), ("std", float(std))),
-    )
+    return _mixture("grid", means, std, 3.0,
+                    (("side", side), ("spacing", float(spacing)), ("std", float(std))))
 
 
 def high_dim(n_modes: int = 10, dim: int = 1200, intrinsic_dim: int = 10, radius: float = 2.0,
-             std: float = 0.05, seed: int = 0) -> Target:
+             std: float = 0.05, seed: int = 0) -> GaussianMixture:
     """``n_modes`` Gaussians on a random ``intrinsic_dim``-dimensional subspace of ``R^dim``.
 
     A VEEGAN-style high-dimensional mixture (Srivastava et al. 2017, Table 1, "1200D synthetic":
@@ -153,22 +176,16 @@ def high_dim(n_modes: int = 10, dim: int = 1200, intrinsic_dim: int = 10, radius
     rng = np.random.default_rng(seed)
     basis, _ = np.linalg.qr(rng.standard_normal((dim, intrinsic_dim)))
     means = radius * basis[:, :n_modes].T
-    return Target(
-        means=jnp.asarray(means, jnp.float32),
-        std=jnp.asarray(std, jnp.float32),
-        basis=jnp.asarray(basis, jnp.float32),
-        name="high_dim",
-        hq_threshold=10.0,
-        params=(("n_modes", n_modes), ("dim", dim), ("intrinsic_dim", intrinsic_dim),
-                ("radius", float(radius)), ("std", float(std)), ("seed", seed)),
-    )
+    return _mixture("high_dim", means, std, 10.0,
+                    (("n_modes", n_modes), ("dim", dim), ("intrinsic_dim", intrinsic_dim),
+                     ("radius", float(radius)), ("std", float(std)), ("seed", seed)),
+                    basis=basis)
 
 
 TARGETS = {"ring": ring, "grid": grid, "high_dim": high_dim}
 
 
-def make_target(name: str, **kwargs: Any) -> Target:
+def make_target(name: str, **kwargs: Any) -> GaussianMixture:
     """Builds a target by name (a key of ``TARGETS``); unknown names raise ``ConfigError``."""
     check_choice("target", name, TARGETS)
     return TARGETS[name](**kwargs)
-

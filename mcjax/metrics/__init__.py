@@ -1,0 +1,10 @@
+"""Measurement of what a generator covers, against any :class:`~mcjax.targets.Target`.
+
+Metrics depend on the target protocol only (``assign``, ``n_modes``, ``hq_threshold``), never on a
+system or on training code.
+"""
+
+from mcjax.metrics.modes import ModeStats as ModeStats
+from mcjax.metrics.modes import hill_numbers as hill_numbers
+from mcjax.metrics.modes import mode_histogram as mode_histogram
+from mcjax.metrics.modes import mode_stats as mode_stats
