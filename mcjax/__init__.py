@@ -20,6 +20,6 @@ from mcjax.targets import Target as Target
 from mcjax.targets import grid as grid
 from mcjax.targets import make_target as make_target
 from mcjax.targets import ring as ring
-from mcjax.train import TrainState as TrainState
-from mcjax.train import make_train as make_train
-from mcjax.train import make_trainer as make_trainer
+from mcjax.systems.gan.engine import TrainState as TrainState
+from mcjax.systems.gan.engine import make_train as make_train
+from mcjax.systems.gan.engine import make_trainer as make_trainer

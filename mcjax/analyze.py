@@ -29,7 +29,7 @@ def analyze_sweep(out_dir: str) -> dict[str, Any]:
     """Per group: ``{label: {metric: [S, N] array, "modes_covered": [S, N], ...}}``."""
     from mcjax.scale import pad_runs
     from mcjax.sweep import state_shapes
-    from mcjax.train import make_trainer
+    from mcjax.systems.gan.engine import make_trainer
 
     result = SweepResult.load(out_dir)
     ckpt_dir = os.path.join(out_dir, "checkpoints")

@@ -39,7 +39,7 @@ def save_checkpoint(path: str, state: Any, history: dict[str, np.ndarray], chunk
 
     ``run_s``: seconds spent training so far, so that a resumed sweep reports its whole training time.
     """
-    from mcjax.scale import to_host
+    from mcjax.scale import is_main_process, to_host
 
     leaves = jax.tree.leaves(state)
     arrays: dict[str, np.ndarray] = {}
@@ -55,7 +55,7 @@ def save_checkpoint(path: str, state: Any, history: dict[str, np.ndarray], chunk
     meta = dict(meta, checkpoint_version=CHECKPOINT_VERSION, mcjax_version=__version__,
                 chunks_done=int(chunks_done), n_leaves=len(leaves), run_s=float(run_s))
     arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
-    if jax.process_index() != 0:
+    if not is_main_process():
         return
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     buf = io.BytesIO()

@@ -227,9 +227,9 @@ def _sweep(args) -> int:
         initialize_distributed(args.coordinator, args.num_processes, args.process_id)
     elif args.coordinator or args.num_processes is not None or args.process_id is not None:
         raise ConfigError("--coordinator, --num-processes and --process-id need --distributed")
-    import jax
+    from mcjax.scale import is_main_process
 
-    main_process = jax.process_index() == 0
+    main_process = is_main_process()
     exps = _experiments(args)
     out = args.out or os.path.join(
         "mcjax-out", f"{args.target}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"

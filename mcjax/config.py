@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mcjax.core.system import System, register_config
+from mcjax.systems.gan.optimizers import OPTIMIZERS
 from mcjax._validation import (
     ConfigError,
     check_choice,
@@ -24,7 +25,6 @@ from mcjax._validation import (
 
 __all__ = ["Config", "HParams", "make_hparams", "stack_hparams", "OPTIMIZERS", "PENALTIES"]
 
-OPTIMIZERS = ("adam", "rmsprop", "sgd", "muon", "kron")
 PENALTIES = ("none", "gp", "r1", "r2")
 
 
@@ -125,7 +125,7 @@ class Config:
         from mcjax.targets import TARGETS
 
         check_choice("target", self.target, TARGETS)
-        from mcjax.game import UPDATE_RULES
+        from mcjax.systems.gan.rules import UPDATE_RULES
 
         for name in ("latent_dim", "width", "depth", "batch_size", "steps", "n_critic",
                      "log_every", "eval_samples", "keep_samples", "pack", "mbd_dim", "entropy_k",
@@ -190,8 +190,8 @@ class Config:
         return make_target(self.target, **dict(self.target_params))
 
     def make_system(self) -> System:
-        """The GAN as a :class:`~mcjax.core.system.System` (``mcjax.train.make_system``)."""
-        from mcjax.train import make_system
+        """The GAN as a :class:`~mcjax.core.system.System` (``mcjax.systems.gan.engine.make_system``)."""
+        from mcjax.systems.gan.engine import make_system
 
         return make_system(self)
 

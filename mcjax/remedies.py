@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from mcjax._validation import ConfigError, check_choice
 from mcjax.config import Config, HParams
 
-__all__ = ["Remedy", "REMEDIES", "apply_remedy", "remedy_names", "parse_spec", "resolve_key",
+__all__ = ["Remedy", "REMEDIES", "apply_remedy", "parse_spec", "resolve_key",
            "describe_remedies"]
 
 
@@ -103,10 +103,6 @@ _LIST = [
 
 REMEDIES: dict[str, Remedy] = {r.name: r for r in _LIST}
 _CONFIG_FIELDS = {f.name: f for f in dataclasses.fields(Config)}
-
-
-def remedy_names() -> list[str]:
-    return list(REMEDIES)
 
 
 def resolve_key(remedy: Remedy, key: str) -> tuple[str, str]:

@@ -23,9 +23,9 @@ from mcjax._validation import ConfigError, check_positive_int
 from mcjax.core.system import SystemConfig, abstract_hparams, hparams_dict
 from mcjax.results import GroupResult, SweepResult
 from mcjax.checkpoint import checkpoint_path, load_checkpoint, restore_state, save_checkpoint
-from mcjax.scale import padded_runs, place_runs, run_mesh, run_sharding, to_host
+from mcjax.scale import is_main_process, padded_runs, place_runs, run_mesh, run_sharding, to_host
 
-__all__ = ["Experiment", "Interrupted", "run_sweep", "run_keys", "chunk_size", "compiled_programs"]
+__all__ = ["Experiment", "Interrupted", "run_sweep", "chunk_size", "compiled_programs"]
 
 
 class Experiment(NamedTuple):
@@ -44,12 +44,6 @@ class Experiment(NamedTuple):
     config: SystemConfig
     hparams: Any
     setting_labels: tuple = ("",)
-
-
-def run_keys(seeds: Sequence[int], n_settings: int) -> jax.Array:
-    """Typed keys for the run axis: run ``s * N + n`` gets ``jax.random.key(seeds[n])``."""
-    seeds = jnp.asarray(np.tile(np.asarray(seeds, dtype=np.uint32), n_settings))
-    return jax.vmap(jax.random.key)(seeds)
 
 
 def chunk_size(n_logs: int, max_chunks: int = 20) -> int:
@@ -179,7 +173,7 @@ def run_sweep(
     from tqdm.auto import tqdm
 
     bar = tqdm(total=total, unit="run-step", unit_scale=True, file=stream,
-               disable=not progress or jax.process_index() != 0,
+               disable=not progress or not is_main_process(),
                dynamic_ncols=True)
     groups = []
     try:

@@ -6,7 +6,7 @@ import numpy as np
 
 from mcjax import SweepResult, make_hparams
 from mcjax.cli import main
-from mcjax.train import make_trainer
+from mcjax.systems.gan.engine import make_trainer
 
 
 def test_analyze_matches_direct_computation(tmp_path, capsys):

@@ -33,7 +33,7 @@ from mcjax.analysis import (
     rotation_index_dense,
     vjp_game,
 )
-from mcjax.train import make_trainer
+from mcjax.systems.gan.engine import make_trainer
 from tests.helpers import TINY
 
 # tanh: the Hessians and Jacobians are generic (no ReLU-induced zero blocks), so Krylov methods do

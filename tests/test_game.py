@@ -14,8 +14,8 @@ from jax.flatten_util import ravel_pytree
 
 from mcjax import make_hparams
 from mcjax.config import Config
-from mcjax.game import consensus_direction, sga_direction
-from mcjax.train import make_trainer
+from mcjax.systems.gan.rules import consensus_direction, sga_direction
+from mcjax.systems.gan.engine import make_trainer
 
 # tanh: a generic, smooth game (no ReLU zero blocks in J).
 SMALL = Config(width=8, depth=1, batch_size=16, latent_dim=2, activation="tanh", steps=1,

@@ -14,7 +14,8 @@ import pytest
 
 from mcjax import ConfigError, make_hparams, stack_hparams
 from mcjax.config import OPTIMIZERS, Config
-from mcjax.train import make_optimizer, make_trainer
+from mcjax.systems.gan.engine import make_trainer
+from mcjax.systems.gan.optimizers import make_optimizer
 from tests.helpers import TINY
 
 KRON_MISSING = 'optimizer \'kron\' needs the optional package psgd-jax: pip install "mcjax[kron]"'

@@ -19,7 +19,8 @@ from scipy.special import digamma, gammaln
 from mcjax import REMEDIES, ConfigError, Experiment, apply_remedy, make_hparams, run_sweep, stack_hparams
 from mcjax import losses, nets, objectives
 from mcjax.config import Config
-from mcjax.train import make_optimizer, make_trainer
+from mcjax.systems.gan.engine import make_trainer
+from mcjax.systems.gan.optimizers import make_optimizer
 
 _compiles = []
 monitoring.register_event_duration_secs_listener(
@@ -450,14 +451,14 @@ def test_instance_noise_is_annealed_gaussian_noise_on_critic_inputs(base):
 def test_ema_with_zero_decay_is_the_raw_generator():
     cfg, _ = apply_remedy("ema", BASE)
     state, hist = _train(cfg)(make_hparams(ema_decay=0.0), jax.random.key(0))
-    for e, p in zip(jax.tree.leaves(state.g_ema), jax.tree.leaves(state.g_params)):
+    for e, p in zip(jax.tree.leaves(state.wrappers[0].average), jax.tree.leaves(state.g_params)):
         np.testing.assert_array_equal(e, p)  # 0 * e + 1 * p is exact
     ema_keys = [k for k in hist if k.startswith("ema_")]
     assert "ema_modes_covered" in ema_keys and "ema_hq_fraction" in ema_keys
     for k in ema_keys:
         np.testing.assert_array_equal(hist[k], hist[k[4:]])
     state, hist = _train(cfg)(make_hparams(ema_decay=0.9), jax.random.key(0))
-    assert not np.allclose(_flat(state.g_ema), _flat(state.g_params))  # a real average otherwise
+    assert not np.allclose(_flat(state.wrappers[0].average), _flat(state.g_params))  # a real average otherwise
 
 
 # ----------------------------------------------------------------------------- every remedy

@@ -7,8 +7,7 @@ import pytest
 from jax import monitoring
 
 from mcjax import Experiment, make_hparams, run_sweep, stack_hparams
-from mcjax.sweep import run_keys
-from mcjax.train import make_trainer
+from mcjax.systems.gan.engine import make_trainer
 from tests.helpers import TINY
 
 _compiles = []
@@ -117,13 +116,6 @@ def test_absurd_learning_rate_diverges_alone():
         np.testing.assert_allclose(mixed.history["d_loss"][s], alone.history["d_loss"][0], rtol=1e-4, atol=1e-5)
 
 
-def test_run_keys_match_single_keys():
-    keys = run_keys([4, 7], 2)
-    data = jax.random.key_data(keys)
-    np.testing.assert_array_equal(data[0], jax.random.key_data(jax.random.key(4)))
-    np.testing.assert_array_equal(data[3], jax.random.key_data(jax.random.key(7)))
-
-
 @pytest.mark.parametrize("name", ["gan", "minimax", "wgan", "wgan-gp", "hinge", "lsgan"])
 def test_every_remedy_trains_and_improves_critic(name):
     from mcjax.remedies import apply_remedy
@@ -148,7 +140,7 @@ def _one_step(cfg, hp, seed=3):
 
 def test_reuse_fake_generator_steps_on_the_critics_batch():
     from mcjax import losses, nets
-    from mcjax.train import make_optimizer
+    from mcjax.systems.gan.optimizers import make_optimizer
 
     cfg = TINY.replace(steps=1, log_every=1)
     hp = make_hparams()

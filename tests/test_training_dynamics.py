@@ -6,7 +6,7 @@ from jax.flatten_util import ravel_pytree
 
 from mcjax import make_hparams
 from mcjax.analysis import game_jacobian, gan_game, rotation_index_dense
-from mcjax.train import make_trainer
+from mcjax.systems.gan.engine import make_trainer
 from tests.helpers import TINY
 
 CFG = TINY.replace(width=4, depth=1, latent_dim=2, batch_size=16, steps=10, log_every=5,

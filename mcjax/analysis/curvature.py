@@ -17,6 +17,8 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
+from mcjax.core.trees import tree_dot
+
 __all__ = [
     "Estimate",
     "Krylov",
@@ -98,8 +100,6 @@ class SpectralDensity(NamedTuple):
     sigma: jax.Array
 
 
-def _tree_vdot(a, b) -> jax.Array:
-    return sum(jnp.vdot(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
 
 
 def _probes(sample: Callable, key: jax.Array, n: int, tree):
@@ -392,7 +392,7 @@ def hessian_trace(loss_fn: Callable, params, key: jax.Array, n_probes: int) -> E
         raise ValueError(f"n_probes must be >= 2 for a standard error, got {n_probes}")
 
     def one_probe(v):
-        return _tree_vdot(v, hvp(loss_fn, params, v))
+        return tree_dot(v, hvp(loss_fn, params, v))
 
     samples = jax.lax.map(one_probe, _probes(jax.random.rademacher, key, n_probes, params))
     return Estimate(
@@ -414,4 +414,4 @@ def directional_curvature(loss_fn: Callable, params, direction) -> jax.Array:
     Returns:
       A scalar.
     """
-    return _tree_vdot(direction, hvp(loss_fn, params, direction)) / _tree_vdot(direction, direction)
+    return tree_dot(direction, hvp(loss_fn, params, direction)) / tree_dot(direction, direction)

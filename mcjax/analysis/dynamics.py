@@ -26,7 +26,8 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from mcjax.analysis.curvature import Estimate, _probes, _tree_vdot, arnoldi
+from mcjax.analysis.curvature import Estimate, _probes, arnoldi
+from mcjax.core.trees import tree_dot
 
 __all__ = [
     "PathAngle",
@@ -217,8 +218,8 @@ def rotation_index(xi_fn: Callable, params, key: jax.Array, n_probes: int) -> Es
     def one_probe(v):
         jv, jtv = jvp_fn(v), vjp_fn(v)[0]
         av = jax.tree.map(lambda x, y: (x - y) / 2, jv, jtv)
-        a = _tree_vdot(av, av)
-        b = (_tree_vdot(jv, jv) + _tree_vdot(jtv, jtv)) / 2
+        a = tree_dot(av, av)
+        b = (tree_dot(jv, jv) + tree_dot(jtv, jtv)) / 2
         return a, b
 
     a, b = jax.lax.map(one_probe, _probes(jax.random.normal, key, n_probes, params))
@@ -267,15 +268,15 @@ def path_angle(xi_fn: Callable, theta_start, theta_end, alphas: jax.Array) -> Pa
       Landscapes of Generative Adversarial Networks", Sec. 3 (path-angle), Fig. 2.
     """
     delta = jax.tree.map(lambda e, s: e - s, theta_end, theta_start)
-    delta_norm = jnp.sqrt(_tree_vdot(delta, delta))
+    delta_norm = jnp.sqrt(tree_dot(delta, delta))
 
     def at(a):
         theta = jax.tree.map(
             lambda s, e: ((1 - a) * s + a * e).astype(s.dtype), theta_start, theta_end
         )
         xi = xi_fn(theta)
-        norm = jnp.sqrt(_tree_vdot(xi, xi))
-        return _tree_vdot(xi, delta) / (norm * delta_norm), norm
+        norm = jnp.sqrt(tree_dot(xi, xi))
+        return tree_dot(xi, delta) / (norm * delta_norm), norm
 
     cosine, norm = jax.lax.map(at, alphas)
     return PathAngle(alphas=alphas, cosine=cosine, norm=norm)

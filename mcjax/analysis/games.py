@@ -12,7 +12,7 @@ import jax.numpy as jnp
 
 if TYPE_CHECKING:
     from mcjax.config import HParams
-    from mcjax.train import Trainer
+    from mcjax.systems.gan.engine import Trainer
 
 __all__ = [
     "DIRAC_LOSSES",
@@ -160,10 +160,10 @@ class GanGame(NamedTuple):
     critic_loss: Callable
 
 
-def gan_game(trainer: Trainer, hparams: HParams, key: jax.Array, *, step=None, sn_u=None) -> GanGame:
+def gan_game(trainer: Trainer, hparams: HParams, key: jax.Array, *, step=None, wrappers=()) -> GanGame:
     """The GAN that ``trainer`` trains, as a game on one fixed batch drawn from ``key``.
 
-    ``xi`` is the engine's own field, ``Trainer.xi(params, hparams, key, step, sn_u)`` (remedies,
+    ``xi`` is the engine's own field, ``Trainer.xi(params, hparams, key, step, wrappers)`` (remedies,
     penalties, packing, instance noise and spectral normalisation included), evaluated with the
     *same* ``key`` at every call, so that ``J = d xi`` is the Jacobian of one deterministic
     function. The key is deliberately reused, through ``jax.random.clone``. The losses are the
@@ -173,31 +173,32 @@ def gan_game(trainer: Trainer, hparams: HParams, key: jax.Array, *, step=None, s
     state.
 
     Args:
-      trainer: from ``mcjax.train.make_trainer(config)``.
+      trainer: from ``mcjax.systems.gan.engine.make_trainer(config)``.
       hparams: scalar hyperparameters (penalty weights etc. are read from them).
       key: the batch key (typed).
       step: training step (for annealed instance noise); default 0.
-      sn_u: spectral-norm power-iteration state (``TrainState.sn_u``) when the config uses it.
+      wrappers: the wrapper states (``TrainState.wrappers``: e.g. spectral norm's power-iteration
+        vectors) when the config uses wrappers.
 
     Returns:
       :class:`GanGame` ``(xi, generator_loss, critic_loss)``.
 
     Example:
       >>> trainer = make_trainer(cfg)
-      >>> game = gan_game(trainer, hp, jax.random.key(0), step=state.step, sn_u=state.sn_u)
+      >>> game = gan_game(trainer, hp, jax.random.key(0), step=state.step, wrappers=state.wrappers)
       >>> J = game_jacobian(game.xi, (state.g_params, state.d_params))
     """
     step = jnp.zeros((), jnp.int32) if step is None else step
 
     def xi(params):
-        return trainer.xi(params, hparams, jax.random.clone(key), step, sn_u)
+        return trainer.xi(params, hparams, jax.random.clone(key), step, wrappers)
 
     def generator_loss(g_params, d_params):
         k_g, _ = jax.random.split(jax.random.clone(key))
-        return trainer.generator_loss(g_params, d_params, hparams, k_g, step, sn_u)
+        return trainer.generator_loss(g_params, d_params, hparams, k_g, step, wrappers)
 
     def critic_loss(d_params, g_params):
         _, k_d = jax.random.split(jax.random.clone(key))
-        return trainer.critic_loss(d_params, g_params, hparams, k_d, step, sn_u)
+        return trainer.critic_loss(d_params, g_params, hparams, k_d, step, wrappers)
 
     return GanGame(xi=xi, generator_loss=generator_loss, critic_loss=critic_loss)

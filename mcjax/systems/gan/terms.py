@@ -1,0 +1,106 @@
+"""Loss terms: weighted additions to a player's loss, or a replacement of its adversarial loss.
+
+A :class:`Term` names its player, the ``HParams`` field that weighs it (traced, so sweepable), a
+constant factor, and a pure function of the batch the player's loss sees. The engine adds
+``factor * hparams.<weight> * fn(batch)`` to the player's loss (``base`` terms replace the
+adversarial loss instead). The functions themselves live in ``mcjax.losses`` and
+``mcjax.objectives``, each tested against its published definition.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import jax
+
+from mcjax import losses, objectives
+from mcjax.systems.gan.parts import Entry
+
+__all__ = ["Term", "CriticBatch", "GeneratorBatch", "TERMS", "add_terms"]
+
+
+class CriticBatch(NamedTuple):
+    """What a critic term sees: the critic ``logits(x) -> [B]`` and the packed, noised batches."""
+
+    logits: Callable
+    real: jax.Array
+    fake: jax.Array
+    key: jax.Array
+
+
+class GeneratorBatch(NamedTuple):
+    """What a generator term sees.
+
+    Attributes:
+      x: ``[B m, D]`` generated batch (unpacked), ``x = G(z)``.
+      z: ``[B m, L]`` its latents.
+      logits: the critic's logits on the packed, noised batch.
+      features: the critic's last hidden features there.
+      real_features: ``() -> features`` of the critic on a packed real batch (feature matching).
+    """
+
+    x: jax.Array
+    z: jax.Array
+    logits: jax.Array
+    features: jax.Array
+    real_features: Callable
+
+
+class Term(NamedTuple):
+    """A loss term (see the module docstring).
+
+    Attributes:
+      player: ``"critic"`` or ``"generator"``.
+      weight: the ``HParams`` field weighing it, or ``None`` for weight 1.
+      fn: ``(batch) -> scalar``; ``batch`` a :class:`CriticBatch` or :class:`GeneratorBatch`.
+      factor: a constant multiplying the weight (``1/2`` of R1, ``-1`` of an entropy bonus).
+      base: the term replaces the player's adversarial loss instead of adding to it.
+    """
+
+    player: str
+    weight: str | None
+    fn: Callable[[Any], jax.Array]
+    factor: float = 1.0
+    base: bool = False
+
+
+def add_terms(value: jax.Array, terms: tuple, hp: Any, batch: Any) -> jax.Array:
+    """``value`` (the adversarial loss) with every term of ``terms`` applied, in order."""
+    for t in terms:
+        v = t.fn(batch)
+        if t.weight is not None:
+            w = getattr(hp, t.weight)
+            v = (w if t.factor == 1.0 else t.factor * w) * v
+        value = v if t.base else value + v
+    return value
+
+
+def _gp(b: CriticBatch):
+    return losses.gradient_penalty(b.logits, b.real, b.fake, b.key)
+
+
+def _feature_matching(b: GeneratorBatch):
+    return objectives.feature_matching_loss(b.real_features(), b.features)
+
+
+def _mode_seeking(b: GeneratorBatch):
+    h = b.x.shape[0] // 2
+    return objectives.mode_seeking_term(b.x[:h], b.x[h: 2 * h], b.z[:h], b.z[h: 2 * h])
+
+
+TERMS: tuple[Entry, ...] = (
+    Entry("gradient-penalty", lambda cfg: cfg.penalty == "gp",
+          lambda cfg: Term("critic", "penalty_weight", _gp)),
+    Entry("r1", lambda cfg: cfg.penalty == "r1",
+          lambda cfg: Term("critic", "penalty_weight",
+                           lambda b: objectives.r1_penalty(b.logits, b.real), 0.5)),
+    Entry("r2", lambda cfg: cfg.penalty == "r2",
+          lambda cfg: Term("critic", "penalty_weight",
+                           lambda b: objectives.r1_penalty(b.logits, b.fake), 0.5)),
+    Entry("feature-matching", lambda cfg: cfg.feature_matching,
+          lambda cfg: Term("generator", None, _feature_matching, base=True)),
+    Entry("entropy", lambda cfg: cfg.entropy,
+          lambda cfg: Term("generator", "entropy_weight",
+                           lambda b: objectives.kl_entropy(b.x, cfg.entropy_k), -1.0)),
+    Entry("mode-seeking", lambda cfg: cfg.mode_seeking,
+          lambda cfg: Term("generator", "ms_weight", _mode_seeking)),
+)
