@@ -43,11 +43,10 @@ def cli_args(size: Size, runs: int, steps: int) -> list[str]:
 
 
 def cli_experiments(size: Size, runs: int, steps: int) -> list:
-    """The Experiments ``mcjax sweep`` builds for :func:`cli_args` (the one call into the CLI's
-    private Experiment builder, ``mcjax.cli._experiments``)."""
-    from mcjax.cli import _experiments, build_parser
+    """The Experiments ``mcjax sweep`` builds for :func:`cli_args`: its parser, its run spec."""
+    from mcjax.cli import build_parser, spec_from_args
 
-    return _experiments(build_parser().parse_args(["sweep", *cli_args(size, runs, steps)]))
+    return spec_from_args(build_parser().parse_args(["sweep", *cli_args(size, runs, steps)])).experiments()
 
 
 def dcgan_experiment(size: Size, steps: int, fresh_fake: bool = False):
@@ -81,21 +80,14 @@ class Compiled(NamedTuple):
 def compile_experiment(exp, seeds: int) -> Compiled:
     """``run_sweep``'s set-up of ``exp`` for seeds ``0..seeds-1``: mesh over every device, runs
     padded to its size and sharded, ``chunk_size`` logging intervals per ``advance``."""
-    import jax
-    import numpy as np
-
-    from mcjax.scale import padded_runs, place_runs, run_mesh
-    from mcjax.sweep import chunk_size, compiled_programs, platform_name
+    from mcjax.scale import run_mesh
+    from mcjax.sweep import compiled_programs, place_experiment, platform_name
 
     mesh = run_mesh()
-    n_set = len(exp.setting_labels)
-    hp = jax.tree.map(lambda a: place_runs(np.repeat(np.asarray(a, np.float32), seeds), mesh),
-                      exp.hparams)
-    seed_runs = place_runs(np.tile(np.arange(seeds, dtype=np.uint32), n_set), mesh)
-    chunk = chunk_size(exp.config.n_logs)
+    p = place_experiment(exp, list(range(seeds)), mesh)
     t0 = time.perf_counter()
-    programs = compiled_programs(exp.config, padded_runs(n_set * seeds, mesh), chunk, mesh)
-    return Compiled(exp, n_set * seeds, hp, seed_runs, chunk, programs, time.perf_counter() - t0,
+    programs = compiled_programs(exp.config, p.n_pad, p.chunk, mesh)
+    return Compiled(exp, p.n_runs, p.hparams, p.seeds, p.chunk, programs, time.perf_counter() - t0,
                     platform_name(mesh))
 
 

@@ -16,23 +16,22 @@ Smoke size::
 
 Each remedy is trained and saved on its own, in ``OUT/<target>/remedies/<name>`` (a results folder
 that ``mcjax show`` reads), so a finished remedy is never lost; when all are done the merged table and
-figures go to ``OUT/<target>``. Every remedy checkpoints at each chunk boundary under
-``OUT/<target>/checkpoints/<name>``: rerun the same command with ``--resume`` after an interruption and
+figures go to ``OUT/<target>``. Each remedy is one ``mcjax.run`` (the path ``mcjax sweep`` takes):
+it checkpoints at each chunk boundary under ``OUT/<target>/remedies/<name>/checkpoints``: rerun the same command with ``--resume`` after an interruption and
 finished work is not repeated (the result equals an uninterrupted run). ``--report`` trains nothing,
 prints the table of the remedies finished so far and draws their figures.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import time
 
-from mcjax import Config, Experiment, SweepResult, apply_remedy, make_hparams, run_sweep, stack_hparams
-from mcjax.cache import enable_compilation_cache
+from mcjax import RunSpec, SweepResult, run
 from mcjax.plots import save_figures
 from mcjax.results import RESULT_FILES, check_out_dir, present_result_files
-from mcjax.scale import use_cpu_cores
 
 REMEDIES = ["gan", "pacgan:pack=2", "pacgan:pack=3", "pacgan:pack=4", "unrolled:steps=5", "wgan-gp",
             "r1", "mbd", "feature-matching", "entropy", "consensus", "sga",
@@ -43,6 +42,7 @@ REMEDIES = ["gan", "pacgan:pack=2", "pacgan:pack=3", "pacgan:pack=4", "unrolled:
 # and its first two coordinates (what the sample figure draws) say little, so few are kept: the
 # finished remedies' folders stay small enough to commit
 KEEP_SAMPLES = {"high_dim": 2}
+DEFAULT_KEEP = 512
 
 
 def folder_name(spec: str) -> str:
@@ -73,38 +73,33 @@ def main() -> None:
     names = [folder_name(s) for s in args.remedies]
     if len(set(names)) != len(names):
         p.error(f"--remedies must be distinct, got {args.remedies}")
-    if not args.report:
-        use_cpu_cores()  # on a CPU: one device per core, the runs sharded over them
-        enable_compilation_cache()
-
     log_every = max(1, args.steps // 10)
     for target in args.targets:
-        base = Config(target=target, steps=args.steps, log_every=log_every, width=args.width,
-                      depth=args.depth, keep_samples=KEEP_SAMPLES.get(target, Config.keep_samples))
+        spec_of = RunSpec(target=target, seeds=args.seeds, steps=args.steps, log_every=log_every,
+                       width=args.width, depth=args.depth,
+                       keep_samples=KEEP_SAMPLES.get(target, DEFAULT_KEEP))
+        base = spec_of.base_config()
         print(f"\n== {target}: {args.seeds} seeds x {len(args.remedies)} remedies; base setup: "
               f"{base.depth}x{base.width} MLPs, latent {base.latent_dim}, batch {base.batch_size}, "
               f"{base.optimizer} lr 1e-3 (both players), {base.steps} generator steps", flush=True)
         out = os.path.join(args.out, target)
         groups, missing, wall = [], [], 0.0
-        for spec, name in zip(args.remedies, names):
+        for remedy, name in zip(args.remedies, names):
             folder = os.path.join(out, "remedies", name)
             if is_complete(folder) and (args.resume or args.report):
                 groups += SweepResult.load(folder).groups
-                print(f"{spec}: finished earlier, loaded from {folder}", flush=True)
+                print(f"{remedy}: finished earlier, loaded from {folder}", flush=True)
                 continue
             if args.report:
-                missing.append(spec)
+                missing.append(remedy)
                 continue
             check_out_dir(folder, overwrite=args.overwrite)  # before training, not after
-            cfg, hp = apply_remedy(spec, base)
-            ckpt = os.path.join(out, "checkpoints", name)
             t0 = time.perf_counter()
-            result = run_sweep([Experiment(spec, cfg, stack_hparams([make_hparams(**hp)]))],
-                               args.seeds, checkpoint_dir=ckpt, resume=args.resume and os.path.isdir(ckpt))
+            result = run(dataclasses.replace(spec_of, remedy=(remedy,)), folder, resume=args.resume,
+                         overwrite=args.overwrite, figures=False).result
             wall += time.perf_counter() - t0
-            result.save(folder, overwrite=args.overwrite)
             groups += result.groups
-            print(f"{spec}: {result.run_s:.0f} s ({result.run_steps_per_s:.0f} run-steps/s), compile "
+            print(f"{remedy}: {result.run_s:.0f} s ({result.run_steps_per_s:.0f} run-steps/s), compile "
                   f"{result.compile_s:.0f} s on {result.groups[0].platform}; saved in {folder}", flush=True)
         if not groups:
             print(f"no remedy of {target} is finished in {out}", flush=True)

@@ -4,6 +4,8 @@ __version__ = "0.1.0"
 
 from mcjax._validation import ConfigError as ConfigError
 from mcjax.config import Config as Config
+from mcjax.core.run import run as run
+from mcjax.core.system import System as System
 from mcjax.config import HParams as HParams
 from mcjax.config import make_hparams as make_hparams
 from mcjax.config import stack_hparams as stack_hparams
@@ -15,6 +17,7 @@ from mcjax.remedies import apply_remedy as apply_remedy
 from mcjax.results import GroupResult as GroupResult
 from mcjax.results import SweepResult as SweepResult
 from mcjax.sweep import Experiment as Experiment
+from mcjax.systems.gan.spec import RunSpec as RunSpec
 from mcjax.sweep import run_sweep as run_sweep
 from mcjax.targets import Target as Target
 from mcjax.targets import grid as grid

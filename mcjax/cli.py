@@ -6,19 +6,18 @@ compiled or written.
 from __future__ import annotations
 
 import argparse
-import datetime
-import itertools
 import json
 import os
 import sys
 from typing import Sequence
 
 from mcjax._validation import ConfigError, check_choice
+from mcjax.systems.gan.spec import DEFAULT_REMEDIES
 
 __all__ = ["main", "build_parser"]
 
-DEFAULT_REMEDIES = ("gan", "wgan-gp")
-_FLAG_NAMES = ("steps", "batch_size", "width", "depth", "latent_dim", "log_every", "eval_samples")
+_FLAG_NAMES = ("steps", "batch_size", "width", "depth", "latent_dim", "log_every", "eval_samples",
+               "keep_samples", "dynamics_probes", "lanczos_order")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,6 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"steps between logged evaluations; must divide --steps (default {d.log_every})")
     s.add_argument("--eval-samples", type=int, default=d.eval_samples,
                    help=f"generated samples per evaluation (default {d.eval_samples}, as in VEEGAN/PacGAN)")
+    s.add_argument("--log-dynamics", action="store_true",
+                   help="also log rotation index, Hessian extremes and ||xi|| every --log-every steps")
+    s.add_argument("--dynamics-probes", type=int, default=d.dynamics_probes,
+                   help=f"probes of the rotation index with --log-dynamics (default {d.dynamics_probes})")
+    s.add_argument("--lanczos-order", type=int, default=d.lanczos_order,
+                   help=f"Lanczos order of the Hessian extremes (default {d.lanczos_order})")
+    s.add_argument("--keep-samples", type=int, default=None,
+                   help="final samples kept per run for the figures (default min(512, --eval-samples))")
     s.add_argument("--out", default=None, help="output folder (default mcjax-out/<target>-<time>)")
     s.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     s.add_argument("--resume", metavar="OUT_DIR", default=None,
@@ -91,73 +98,21 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _experiments(args):
-    from mcjax.config import Config, make_hparams, stack_hparams
-    from mcjax.remedies import REMEDIES, apply_remedy, parse_spec, resolve_key
-    from mcjax.sweep import Experiment
+def spec_from_args(args):
+    """The :class:`~mcjax.systems.gan.spec.RunSpec` of ``mcjax sweep``'s parsed options."""
+    import dataclasses
 
-    base = Config(
-        target=args.target,
-        optimizer=args.optimizer,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        width=args.width,
-        depth=args.depth,
-        latent_dim=args.latent_dim,
-        log_every=args.log_every,
-        eval_samples=args.eval_samples,
-        keep_samples=min(Config().keep_samples, args.eval_samples) if args.eval_samples > 0 else 1,
-    )
-    names = args.remedy or list(DEFAULT_REMEDIES)
-    if len(set(names)) != len(names):
-        raise ConfigError(f"--remedy lists a remedy twice: {names}")
-    overrides = {}
-    for flag, name in (("--lr-g", "lr_g"), ("--lr-d", "lr_d")):
-        v = getattr(args, name)
-        if v is not None:
-            if not v > 0:
-                raise ConfigError(f"{flag} must be a positive number, got {v!r}")
-            overrides[name] = v
-    sweeps = [_parse_sweep(text) for text in (args.sweep or [])]
-    exps = []
-    for spec in names:
-        cfg, hp = apply_remedy(spec, base, overrides)
-        remedy = REMEDIES[parse_spec(spec)[0]]
-        axes = []
-        for key, values in sweeps:
-            kind, field = resolve_key(remedy, key)
-            if kind != "traced":
-                raise ConfigError(
-                    f"--sweep {key}: {field} is static (it changes shapes or branches, so each value "
-                    f"is its own compilation); give one --remedy per value instead, e.g. "
-                    f"--remedy {remedy.name}:{key}={values[0]:g}"
-                )
-            axes.append([(field, key, v) for v in values])
-        settings, labels = [], []
-        for combo in itertools.product(*axes):
-            settings.append(make_hparams(**{**hp, **{field: v for field, _, v in combo}}))
-            labels.append(",".join(f"{key}={v:g}" for _, key, v in combo))
-        exps.append(Experiment(spec, cfg, stack_hparams(settings), tuple(labels)))
-    return exps
+    from mcjax.systems.gan.spec import RunSpec
 
-
-def _parse_sweep(text: str) -> tuple[str, list[float]]:
-    key, eq, rest = text.partition("=")
-    if not eq or not key or not rest:
-        raise ConfigError(f"--sweep {text!r}: expected KEY=V1,V2,...")
-    try:
-        values = [float(v) for v in rest.split(",")]
-    except ValueError:
-        raise ConfigError(f"--sweep {text!r}: values must be numbers") from None
-    if len(set(values)) != len(values):
-        raise ConfigError(f"--sweep {text!r}: values must be distinct")
-    return key, values
+    fields = [f.name for f in dataclasses.fields(RunSpec)]
+    values = {k: getattr(args, k) for k in fields}
+    values["remedy"] = tuple(values["remedy"] or ())
+    values["sweep"] = tuple(values["sweep"] or ())
+    return RunSpec(**values)
 
 
 _RUN_ONLY = ("json", "no_progress", "no_figures", "no_cache", "resume", "config", "overwrite",
-             "distributed", "coordinator", "num_processes", "process_id", "command")
-SWEEP_FILE = "sweep.json"
-CHECKPOINTS = "checkpoints"
+             "distributed", "coordinator", "num_processes", "process_id", "command", "out")
 
 
 def _load_config_file(path: str, parser: argparse.ArgumentParser) -> dict:
@@ -173,7 +128,8 @@ def _load_config_file(path: str, parser: argparse.ArgumentParser) -> dict:
         raise ConfigError(f"--config {path!r}: not valid TOML: {e}") from None
     sweep_parser = next(a for a in parser._subparsers._group_actions[0].choices.values()
                         if a.prog.endswith("sweep"))
-    known = {a.dest: a for a in sweep_parser._actions if a.dest not in ("help",) + _RUN_ONLY}
+    known = {a.dest: a for a in sweep_parser._actions
+             if a.dest not in ("help",) + tuple(k for k in _RUN_ONLY if k != "out")}
     values = {}
     for key, value in data.items():
         dest = key.replace("-", "_")
@@ -196,123 +152,41 @@ def _load_config_file(path: str, parser: argparse.ArgumentParser) -> dict:
 
 
 def _sweep(args) -> int:
-    from mcjax.results import atomic_write, check_out_dir
-    from mcjax.sweep import Interrupted, run_sweep
+    from mcjax.core.run import run
+    from mcjax.sweep import Interrupted
 
-    if args.resume:
-        out = args.resume
-        path = os.path.join(out, SWEEP_FILE)
-        if not os.path.exists(path):
-            raise ConfigError(f"--resume {out!r}: no {SWEEP_FILE} there; is it a folder written by "
-                              "`mcjax sweep --out`?")
-        with open(path) as f:
-            saved = json.load(f)
-        from mcjax import __version__
-
-        if saved.get("format_version") != 1:
-            raise ConfigError(f"--resume {out!r}: sweep file format {saved.get('format_version')!r}; "
-                              "this mcjax reads format 1")
-        if saved.get("mcjax_version") != __version__:
-            raise ConfigError(f"--resume {out!r} was started by mcjax {saved.get('mcjax_version')}; "
-                              f"this is mcjax {__version__}: finish it with that version")
-        if os.path.exists(os.path.join(out, "summary.json")):
-            raise ConfigError(f"--resume {out!r}: that sweep is complete; `mcjax show {out}` prints it")
-        for key, value in saved["args"].items():
-            setattr(args, key, value)
-    if args.seeds <= 0:
-        raise ConfigError(f"--seeds must be a positive integer, got {args.seeds}")
+    distributed = None
     if args.distributed:
-        from mcjax.scale import initialize_distributed
-
-        initialize_distributed(args.coordinator, args.num_processes, args.process_id)
+        distributed = dict(coordinator_address=args.coordinator, num_processes=args.num_processes,
+                           process_id=args.process_id)
     elif args.coordinator or args.num_processes is not None or args.process_id is not None:
         raise ConfigError("--coordinator, --num-processes and --process-id need --distributed")
+    try:
+        out = run(None if args.resume else spec_from_args(args), args.resume or args.out,
+                  resume=bool(args.resume), overwrite=args.overwrite, progress=not args.no_progress,
+                  figures=not args.no_figures, cache=not args.no_cache, distributed=distributed)
+    except Interrupted as e:
+        ckpt_dir = os.path.join(e.out_dir, "checkpoints")
+        print(f"mcjax: interrupted ({e}); every finished chunk is checkpointed in {ckpt_dir}.\n"
+              f"Resume with: mcjax sweep --resume {e.out_dir}", file=sys.stderr)
+        return 130
     from mcjax.scale import is_main_process
 
-    main_process = is_main_process()
-    exps = _experiments(args)
-    out = args.out or os.path.join(
-        "mcjax-out", f"{args.target}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    )
-    ckpt_dir = os.path.join(out, CHECKPOINTS)
-    if not args.resume:
-        check_out_dir(out, overwrite=args.overwrite)
-        if os.path.isdir(ckpt_dir) and os.listdir(ckpt_dir) and not args.overwrite:
-            raise ConfigError(f"output folder {out!r} holds an unfinished sweep; continue it with "
-                              f"`mcjax sweep --resume {out}` or pass --overwrite")
-        if main_process:
-            import shutil
-
-            from mcjax import __version__
-
-            shutil.rmtree(ckpt_dir, ignore_errors=True)
-            os.makedirs(out, exist_ok=True)
-            saved = {k: v for k, v in vars(args).items() if k not in _RUN_ONLY}
-            saved["out"] = out
-            atomic_write(os.path.join(out, SWEEP_FILE), json.dumps(
-                {"format_version": 1, "mcjax_version": __version__, "args": saved}, indent=2).encode())
-    if not args.no_cache:
-        from mcjax.cache import enable_compilation_cache
-
-        enable_compilation_cache()
-    info = sys.stderr if args.json else sys.stdout
-    runs = sum(len(e.setting_labels) for e in exps) * args.seeds
-    print(f"mcjax sweep: {', '.join(e.label for e in exps)} on {args.target}, {args.seeds} seeds each "
-          f"({runs} runs x {args.steps} steps){'; resuming' if args.resume else ''}", file=sys.stderr)
-    with _StopOnInterrupt() as stop:
-        try:
-            result = run_sweep(exps, args.seeds, progress=not args.no_progress, checkpoint_dir=ckpt_dir,
-                               resume=bool(args.resume), stop=stop)
-        except Interrupted as e:
-            print(f"mcjax: interrupted ({e}); every finished chunk is checkpointed in {ckpt_dir}.\n"
-                  f"Resume with: mcjax sweep --resume {out}", file=sys.stderr)
-            return 130
-    if not main_process:
+    if not is_main_process():
         return 0
-    result.save(out, overwrite=True)
-    figures = []
-    if not args.no_figures:
-        from mcjax.plots import save_figures
-
-        figures = save_figures(result, out)
+    info = sys.stderr if args.json else sys.stdout
+    result = out.result
     print(result.table(), file=info)
     print(f"compile {result.compile_s:.1f} s, run {result.run_s:.1f} s, "
           f"{result.run_steps_per_s:,.0f} run-steps/s", file=info)
-    print(f"results: {out}" + (f"  figures: {', '.join(os.path.basename(f) for f in figures)}" if figures else ""),
-          file=info)
+    names = ", ".join(os.path.basename(f) for f in out.figures)
+    print(f"results: {out.out_dir}" + (f"  figures: {names}" if names else ""), file=info)
     if args.json:
         summary = result.summary()
-        summary["out_dir"] = out
+        summary["out_dir"] = out.out_dir
         json.dump(summary, sys.stdout, indent=2)
         print()
     return 0
-
-
-class _StopOnInterrupt:
-    """First Ctrl-C: finish the chunk, checkpoint, stop. Second Ctrl-C: stop at once."""
-
-    def __enter__(self):
-        import signal
-
-        self.requested = False
-        self._signal = signal
-        try:
-            self._old = signal.signal(signal.SIGINT, self._handle)
-        except ValueError:  # not the main thread
-            self._old = None
-        return lambda: self.requested
-
-    def _handle(self, signum, frame):
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        print("\nmcjax: Ctrl-C: stopping after this chunk's checkpoint (Ctrl-C again to stop now)",
-              file=sys.stderr)
-
-    def __exit__(self, *exc):
-        if self._old is not None:
-            self._signal.signal(self._signal.SIGINT, self._old)
-        return False
 
 
 def _show(args) -> int:

@@ -25,7 +25,8 @@ from mcjax.results import GroupResult, SweepResult
 from mcjax.checkpoint import checkpoint_path, load_checkpoint, restore_state, save_checkpoint
 from mcjax.scale import is_main_process, padded_runs, place_runs, run_mesh, run_sharding, to_host
 
-__all__ = ["Experiment", "Interrupted", "run_sweep", "chunk_size", "compiled_programs"]
+__all__ = ["Experiment", "Interrupted", "run_sweep", "chunk_size", "compiled_programs",
+           "place_experiment", "Placement", "state_shapes", "platform_name"]
 
 
 class Experiment(NamedTuple):
@@ -189,8 +190,32 @@ class Interrupted(Exception):
     """The sweep stopped at a chunk boundary on request; its checkpoints allow a resume."""
 
 
-def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int, devices,
-                    ckpt: str | None, resume: bool, stop) -> GroupResult:
+class Placement(NamedTuple):
+    """An experiment's inputs laid out on the run axis of a mesh (what its programs take).
+
+    Attributes:
+      hparams: every leaf ``[n_pad]``: setting ``s`` repeated for each seed, sharded by run.
+      seeds: ``uint32 [n_pad]``: run ``s * N + n`` has seed ``seeds[n]``.
+      n_set, n_runs, n_pad: settings, runs (settings x seeds), runs padded to the mesh size.
+      chunk: logging intervals per ``advance`` call.
+    """
+
+    hparams: Any
+    seeds: jax.Array
+    n_set: int
+    n_runs: int
+    n_pad: int
+    chunk: int
+
+
+def place_experiment(exp: Experiment, seeds: Sequence[int], mesh: Mesh, max_chunks: int = 20
+                     ) -> Placement:
+    """Checks ``exp``'s hyperparameters and lays them and ``seeds`` out over ``mesh``.
+
+    Raises:
+      ConfigError: the settings axis is missing or uneven, the hparams are not of the config's
+        structure, or the labels do not match the settings.
+    """
     cfg = exp.config
     values = hparams_dict(exp.hparams)
     shapes = [np.shape(v) for v in values.values()]
@@ -206,13 +231,21 @@ def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int, dev
     if len(exp.setting_labels) != n_set:
         raise ConfigError(f"{exp.label}: {n_set} settings but {len(exp.setting_labels)} labels")
     n_seeds = len(seeds)
-    n_runs = n_set * n_seeds
-    mesh = run_mesh(devices)
-    n_pad = padded_runs(n_runs, mesh)
     hp_runs = jax.tree.map(lambda a: place_runs(np.repeat(np.asarray(a, np.float32), n_seeds), mesh),
                            exp.hparams)
     seed_runs = place_runs(np.tile(np.asarray(seeds, np.uint32), n_set), mesh)
-    chunk = chunk_size(cfg.n_logs, max_chunks)
+    return Placement(hp_runs, seed_runs, n_set, n_set * n_seeds, padded_runs(n_set * n_seeds, mesh),
+                     chunk_size(cfg.n_logs, max_chunks))
+
+
+def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int, devices,
+                    ckpt: str | None, resume: bool, stop) -> GroupResult:
+    cfg = exp.config
+    mesh = run_mesh(devices)
+    placed = place_experiment(exp, seeds, mesh, max_chunks)
+    hp_runs, seed_runs, chunk = placed.hparams, placed.seeds, placed.chunk
+    n_set, n_runs, n_pad, n_seeds = placed.n_set, placed.n_runs, placed.n_pad, len(seeds)
+    values = hparams_dict(exp.hparams)
 
     bar.set_description(f"{exp.label}: compiling")
     t0 = time.perf_counter()

@@ -72,7 +72,7 @@ def test_notebook_shows_dirac_eigenvalues(executed):
 
 def test_notebook_shows_sweep_and_figures(executed):
     text = "".join(_text(c) for c in executed.cells if c.cell_type == "code")
-    assert "modes covered" in text and "gan+r1[gamma=0]" in text  # the sweep's table
+    assert "modes covered" in text and "r1[weight=0]" in text  # the sweep's table
     assert "rotation_index coll | healthy" in text  # analysis_table of the final states
     assert "critic λ in [" in text and "at α=1 cosine" in text and "largest |λ|" in text
     # dirac eigenvalues, dirac portraits, over training, scatter, 2 spectra, 2 path-angles, GAN eigenvalues

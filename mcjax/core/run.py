@@ -1,0 +1,229 @@
+"""The one run path: a run spec trained into an output folder, nothing lost on the way.
+
+``run(spec, out_dir)`` is what ``mcjax sweep``, ``experiments/remedy_table.py`` and the notebooks
+call. A *run spec* is a frozen dataclass that says what to train (for the GAN,
+``mcjax.systems.gan.spec.RunSpec``: target, remedies, sweeps, seeds, sizes) and satisfies
+:class:`Spec`; specs are registered by system name (:func:`register_spec`) so that a folder can be
+resumed from its ``sweep.json`` alone.
+
+An output folder holds ``sweep.json`` (the spec, written before training), ``checkpoints/`` (every
+chunk of every experiment, atomically), then ``results.npz``, ``config.json``, ``summary.json``
+(written last) and the figures. Results are never overwritten without ``overwrite``; an unfinished
+folder is only continued with ``resume``; Ctrl-C stops after the current chunk's checkpoint.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import sys
+from typing import Any, ClassVar, NamedTuple, Protocol
+
+from mcjax._validation import ConfigError, check_choice
+from mcjax.results import SweepResult, atomic_write, check_out_dir
+
+__all__ = ["run", "RunOutput", "Spec", "register_spec", "load_spec", "SWEEP_FILE", "CHECKPOINTS",
+           "SPECS", "StopOnInterrupt"]
+
+SWEEP_FILE = "sweep.json"
+CHECKPOINTS = "checkpoints"
+SWEEP_FORMAT = 1
+SPECS: dict[str, type] = {}
+
+
+class Spec(Protocol):
+    """What :func:`run` needs of a run spec.
+
+    Attributes:
+      system: registered name (class attribute), the key of :data:`SPECS`.
+      seeds: number of seeds per setting (seeds ``0..seeds-1``).
+    """
+
+    system: ClassVar[str]
+    seeds: int
+
+    def experiments(self) -> list:
+        """The sweep's :class:`~mcjax.sweep.Experiment` list; raises ``ConfigError`` on bad values."""
+
+    def name(self) -> str:
+        """Short name for the default output folder (e.g. the target)."""
+
+    def to_dict(self) -> dict: ...
+
+
+def register_spec(cls: type) -> type:
+    """Class decorator: a spec of ``cls.system`` can be resumed from its ``sweep.json``."""
+    SPECS[cls.system] = cls
+    return cls
+
+
+class RunOutput(NamedTuple):
+    """What :func:`run` produced: the result, the folder and the figure files written."""
+
+    result: SweepResult
+    out_dir: str
+    figures: list
+
+
+def load_spec(out_dir: str) -> Any:
+    """The spec saved in ``out_dir/sweep.json``; ``ConfigError`` naming what is wrong otherwise."""
+    from mcjax import __version__
+
+    path = os.path.join(out_dir, SWEEP_FILE)
+    if not os.path.exists(path):
+        raise ConfigError(f"--resume {out_dir!r}: no {SWEEP_FILE} there; is it a folder written by "
+                          "`mcjax sweep --out`?")
+    try:
+        with open(path) as f:
+            saved = json.load(f)
+        version, args = saved.get("format_version"), saved["args"]
+    except (OSError, ValueError, KeyError, AttributeError, TypeError) as e:
+        raise ConfigError(f"--resume {out_dir!r}: {SWEEP_FILE} is damaged ({type(e).__name__}: {e})") from None
+    if version != SWEEP_FORMAT:
+        raise ConfigError(f"--resume {out_dir!r}: sweep file format {version!r}; this mcjax reads "
+                          f"format {SWEEP_FORMAT}")
+    if saved.get("mcjax_version") != __version__:
+        raise ConfigError(f"--resume {out_dir!r} was started by mcjax {saved.get('mcjax_version')}; "
+                          f"this is mcjax {__version__}: finish it with that version")
+    system = saved.get("system", "gan")
+    check_choice("system", system, SPECS)
+    return SPECS[system].from_dict({k: v for k, v in args.items() if k != "out"})
+
+
+def _resume_spec(spec: Any, out_dir: str | None) -> tuple[Any, bool]:
+    """``(spec, resuming)`` for ``run(..., resume=True)``."""
+    if out_dir is None:
+        raise ConfigError("resume needs the output folder of the sweep to continue")
+    if os.path.exists(os.path.join(out_dir, "summary.json")):
+        raise ConfigError(f"--resume {out_dir!r}: that sweep is complete; `mcjax show {out_dir}` prints it")
+    if spec is not None and not os.path.exists(os.path.join(out_dir, SWEEP_FILE)):
+        return spec, False  # nothing started there yet: a fresh run
+    saved = load_spec(out_dir)
+    if spec is not None and saved != spec:
+        raise ConfigError(f"--resume {out_dir!r}: that folder holds another sweep ({saved}); "
+                          f"asked for {spec}")
+    return saved, True
+
+
+def _start_folder(spec: Any, out_dir: str, overwrite: bool, main_process: bool) -> None:
+    """Refuses a folder with results or an unfinished sweep (unless ``overwrite``), then writes the
+    spec to ``sweep.json``."""
+    from mcjax import __version__
+
+    check_out_dir(out_dir, overwrite=overwrite)
+    ckpt_dir = os.path.join(out_dir, CHECKPOINTS)
+    if os.path.isdir(ckpt_dir) and os.listdir(ckpt_dir) and not overwrite:
+        raise ConfigError(f"output folder {out_dir!r} holds an unfinished sweep; continue it with "
+                          f"`mcjax sweep --resume {out_dir}` or pass --overwrite")
+    if main_process:
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+        os.makedirs(out_dir, exist_ok=True)
+        args = dict(spec.to_dict(), out=out_dir)
+        atomic_write(os.path.join(out_dir, SWEEP_FILE), json.dumps(
+            {"format_version": SWEEP_FORMAT, "mcjax_version": __version__, "system": spec.system,
+             "args": args}, indent=2).encode())
+
+
+def run(spec: Any = None, out_dir: str | None = None, *, resume: bool = False,
+        overwrite: bool = False, progress: bool = True, figures: bool = True, cache: bool = True,
+        distributed: dict | None = None, stream=None, on_chunk=None) -> RunOutput:
+    """Trains ``spec``'s experiments into ``out_dir`` and saves results and figures there.
+
+    Args:
+      spec: a registered run spec (:class:`Spec`); with ``resume`` it may be ``None`` (the spec in
+        ``out_dir/sweep.json``) or must equal the saved one.
+      out_dir: output folder (default ``mcjax-out/<spec name>-<time>``).
+      resume: continue the unfinished sweep in ``out_dir`` from its checkpoints (bitwise the
+        uninterrupted result on CPU); with a ``spec`` and no sweep there yet, start it.
+      overwrite: replace results or an unfinished sweep already in ``out_dir``.
+      progress: one progress bar on ``stream`` (default stderr).
+      figures: write the figures (``mcjax.plots.save_figures``).
+      cache: use JAX's persistent compilation cache (``mcjax.cache``).
+      distributed: keyword arguments of ``mcjax.scale.initialize_distributed`` to join a multi-host
+        run first; process 0 writes the files.
+      on_chunk: called with no arguments after each chunk's checkpoint is written (e.g. to keep
+        a copy of an early state).
+
+    Raises:
+      ConfigError: a bad value or folder, before anything is compiled or written.
+      mcjax.sweep.Interrupted: Ctrl-C (or SIGINT) stopped it after a chunk's checkpoint.
+
+    Example:
+      >>> out = run(RunSpec(target="grid", remedy=("gan", "pacgan:pack=3"), seeds=8), "out/grid")
+      >>> print(out.result.table())
+    """
+    from mcjax.scale import initialize_distributed, is_main_process, use_cpu_cores
+    from mcjax.sweep import Interrupted, run_sweep
+
+    if spec is None and not resume:
+        raise ConfigError("run needs a spec (or resume=True and the folder of a sweep to continue)")
+    resuming = False
+    if resume:
+        spec, resuming = _resume_spec(spec, out_dir)
+    use_cpu_cores()  # before anything starts JAX; warns when it is too late
+    if distributed is not None:
+        initialize_distributed(**distributed)
+    experiments = spec.experiments()
+    out_dir = out_dir or os.path.join(
+        "mcjax-out", f"{spec.name()}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}")
+    if not resuming:
+        _start_folder(spec, out_dir, overwrite, is_main_process())
+    if cache:
+        from mcjax.cache import enable_compilation_cache
+
+        enable_compilation_cache()
+    if is_main_process():
+        runs = sum(len(e.setting_labels) for e in experiments) * spec.seeds
+        steps = max(e.config.steps for e in experiments)
+        print(f"mcjax sweep: {', '.join(e.label for e in experiments)} on {spec.name()}, {spec.seeds} "
+              f"seeds each ({runs} runs x {steps} steps){'; resuming' if resuming else ''}",
+              file=sys.stderr if stream is None else stream)
+    with StopOnInterrupt() as interrupted:
+        def stop():
+            if on_chunk is not None:
+                on_chunk()
+            return interrupted()
+
+        try:
+            result = run_sweep(experiments, spec.seeds, progress=progress, stream=stream, stop=stop,
+                               checkpoint_dir=os.path.join(out_dir, CHECKPOINTS), resume=resuming)
+        except Interrupted as e:
+            e.out_dir = out_dir
+            raise
+    if not is_main_process():
+        return RunOutput(result, out_dir, [])
+    result.save(out_dir, overwrite=True)
+    written = []
+    if figures:
+        from mcjax.plots import save_figures
+
+        written = save_figures(result, out_dir)
+    return RunOutput(result, out_dir, written)
+
+
+class StopOnInterrupt:
+    """First Ctrl-C: finish the chunk, checkpoint, stop. Second Ctrl-C: stop at once."""
+
+    def __enter__(self):
+        import signal
+
+        self.requested = False
+        self._signal = signal
+        try:
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread
+            self._old = None
+        return lambda: self.requested
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nmcjax: Ctrl-C: stopping after this chunk's checkpoint (Ctrl-C again to stop now)",
+              file=sys.stderr)
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            self._signal.signal(self._signal.SIGINT, self._old)
+        return False
