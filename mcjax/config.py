@@ -56,9 +56,10 @@ class Config:
       mbd_kernels, mbd_dim: minibatch-discrimination kernels (0: off) and their dimension.
       mbstd: append the minibatch standard-deviation feature to the critic.
       feature_matching: the generator matches the mean of the critic's last hidden features.
-      entropy: subtract ``HParams.entropy_weight`` times a k-NN entropy estimate (``entropy_k``
-        neighbours) of the generated batch from the generator's loss.
-      mode_seeking: add ``HParams.ms_weight`` times MSGAN's mode-seeking term.
+      terms: names of extra loss terms (``mcjax.systems.gan.terms.TERM_NAMES``), e.g.
+        ``("entropy",)``: subtract ``HParams.entropy_weight`` times a k-NN entropy estimate
+        (``entropy_k`` neighbours) of the generated batch from the generator's loss;
+        ``("mode-seeking",)``: add ``HParams.ms_weight`` times MSGAN's mode-seeking term.
       update: ``alternating`` (critic steps, then a generator step), or a simultaneous rule:
         ``simultaneous``, ``consensus`` (gamma = ``HParams.consensus_gamma``), ``sga`` (lambda =
         ``HParams.sga_lambda``), ``extragradient``, ``optimistic``; these need ``n_critic = 1``.
@@ -104,9 +105,8 @@ class Config:
     mbd_dim: int = 5
     mbstd: bool = False
     feature_matching: bool = False
-    entropy: bool = False
+    terms: tuple = ()
     entropy_k: int = 3
-    mode_seeking: bool = False
     update: str = "alternating"
     unroll: int = 0
     reuse_fake: bool = False
@@ -147,12 +147,14 @@ class Config:
                 "step: it needs update='alternating', n_critic=1 and unroll=0, got "
                 f"update={self.update!r}, n_critic={self.n_critic}, unroll={self.unroll}"
             )
-        if self.entropy and self.entropy_k >= self.batch_size:
-            raise ConfigError(
-                f"entropy_k={self.entropy_k} must be smaller than batch_size={self.batch_size}"
-            )
-        if self.mode_seeking and self.batch_size < 2:
-            raise ConfigError("mode_seeking needs batch_size >= 2")
+        from mcjax.systems.gan.parts import check_selected
+        from mcjax.systems.gan.terms import TERM_NAMES, TERMS
+
+        if not isinstance(self.terms, tuple) or len(set(self.terms)) != len(self.terms):
+            raise ConfigError(f"terms must be a tuple of distinct names, got {self.terms!r}")
+        for name in self.terms:
+            check_choice("loss term", name, TERM_NAMES)
+        check_selected(TERMS, self)
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("loss", self.loss, LOSSES)
         check_choice("penalty", self.penalty, PENALTIES)
@@ -214,6 +216,11 @@ class Config:
     def from_dict(cls, d: dict[str, Any]) -> "Config":
         d = dict(d)
         d["target_params"] = tuple(tuple(p) for p in d.get("target_params", ()))
+        terms = list(d.get("terms", ()))
+        for old, name in (("entropy", "entropy"), ("mode_seeking", "mode-seeking")):
+            if d.pop(old, False):  # results saved when these terms were Config switches
+                terms.append(name)
+        d["terms"] = tuple(terms)
         return cls(**d)
 
 
@@ -228,8 +235,8 @@ class HParams(NamedTuple):
       penalty_weight: weight of the critic penalty (``Config.penalty``).
       clip_value: critic weight-clipping bound (``Config.clip``).
       noise_std: initial instance-noise standard deviation (``Config.instance_noise``).
-      entropy_weight: weight of the generator's entropy bonus (``Config.entropy``).
-      ms_weight: weight of the mode-seeking term (``Config.mode_seeking``).
+      entropy_weight: weight of the generator's entropy bonus (``"entropy" in Config.terms``).
+      ms_weight: weight of the mode-seeking term (``"mode-seeking" in Config.terms``).
       consensus_gamma: consensus-optimisation weight (``Config.update == "consensus"``).
       sga_lambda: symplectic-gradient-adjustment weight (``Config.update == "sga"``).
       ema_decay: decay of the generator's weight average (``Config.ema``).

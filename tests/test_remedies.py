@@ -19,7 +19,8 @@ from scipy.special import digamma, gammaln
 from mcjax import REMEDIES, ConfigError, Experiment, apply_remedy, make_hparams, run_sweep, stack_hparams
 from mcjax import losses, nets, objectives
 from mcjax.config import Config
-from mcjax.systems.gan.engine import make_trainer
+from mcjax.systems.gan.engine import make_train, make_trainer
+from mcjax.systems.gan.terms import dragan_penalty
 from mcjax.systems.gan.optimizers import make_optimizer
 
 _compiles = []
@@ -195,9 +196,10 @@ def test_r1_penalty_matches_finite_difference_gradient_norm():
     np.testing.assert_allclose(got, want, rtol=1e-7)
 
 
-@pytest.mark.parametrize("penalty", ["r1", "r2", "gp"])
+@pytest.mark.parametrize("penalty", ["r1", "r2", "gp", "dragan"])
 def test_trainer_critic_loss_is_base_plus_weighted_penalty(base, penalty):
-    pen_loss = jax.jit(make_trainer(BASE.replace(penalty=penalty)).critic_loss)
+    cfg = BASE.replace(terms=("dragan",)) if penalty == "dragan" else BASE.replace(penalty=penalty)
+    pen_loss = jax.jit(make_trainer(cfg).critic_loss)
     g, d, base_loss = base["g"], base["d"], base["critic_loss"]
     crit = nets.critic(BASE.width, BASE.depth)
     gen = nets.generator(BASE.width, BASE.depth, 2)
@@ -209,6 +211,8 @@ def test_trainer_critic_loss_is_base_plus_weighted_penalty(base, penalty):
     fake = gen.apply(g, jax.random.normal(k_z, (BASE.batch_size, BASE.latent_dim)))
     if penalty == "gp":  # Gulrajani et al. 2017, Eq. 3: lambda E (||grad D(xhat)|| - 1)^2
         coef, value = 1.0, losses.gradient_penalty(logits, real, fake, k_pen)
+    elif penalty == "dragan":  # Kodali et al. 2017: the same, around perturbed real points
+        coef, value = 1.0, dragan_penalty(logits, real, k_pen)
     else:  # Mescheder et al. 2018, Eq. 9 / 10: gamma / 2 E ||grad D||^2 on real / generated data
         coef, value = 0.5, objectives.r1_penalty(logits, real if penalty == "r1" else fake)
     assert float(value) > 1e-4
@@ -217,6 +221,42 @@ def test_trainer_critic_loss_is_base_plus_weighted_penalty(base, penalty):
         got = float(pen_loss(d, g, make_hparams(penalty_weight=w), jax.random.clone(key)))
         # float32 sum of two O(1) terms: a few ulps
         np.testing.assert_allclose(got, plain + coef * w * float(value), rtol=1e-6, atol=1e-6)
+
+
+def test_dragan_penalty_against_its_definition():
+    x = jnp.asarray(np.random.default_rng(0).normal(size=(64, 3)), jnp.float32)
+    w = jnp.asarray([0.3, -1.2, 2.0], jnp.float32)
+    key = jax.random.key(5)
+    # a linear critic has gradient w everywhere: the penalty is (||w|| - 1)^2 at any point
+    got = float(jax.jit(lambda x: dragan_penalty(lambda v: v @ w, x, jax.random.clone(key)))(x))
+    np.testing.assert_allclose(got, (np.linalg.norm(w) - 1.0) ** 2, rtol=1e-6)  # float32 ulps
+    # D(x) = ||x||^2 / 2 has gradient x: the penalty is E (||xhat|| - 1)^2 at the interpolates
+    # xhat = x + alpha (x_p - x), x_p = x + c std(x) u, rebuilt here in float64 from the same draws
+    k_u, k_alpha = jax.random.split(jax.random.clone(key))
+    u = np.asarray(jax.random.uniform(k_u, x.shape), np.float64)
+    alpha = np.asarray(jax.random.uniform(k_alpha, (64, 1)), np.float64)
+    x64 = np.asarray(x, np.float64)
+    xhat = x64 + alpha * (0.5 * x64.std() * u)
+    want = np.mean((np.linalg.norm(xhat, axis=1) - 1.0) ** 2)
+    got = float(jax.jit(lambda x: dragan_penalty(lambda v: 0.5 * jnp.sum(v**2, axis=1), x,
+                                                 jax.random.clone(key)))(x))
+    np.testing.assert_allclose(got, want, rtol=1e-5)  # float32 vs float64 of O(1) values
+    assert 0.0 < float(np.max(xhat - x64)) <= 0.5 * x64.std()  # perturbed by at most c std(x)
+
+
+def test_dragan_is_a_registered_remedy_that_trains():
+    cfg, hp = apply_remedy("dragan:weight=3", BASE)
+    assert cfg.terms == ("dragan",) and hp["penalty_weight"] == 3.0
+    state, hist = jax.jit(make_train(cfg))(make_hparams(**hp), jax.random.key(0))
+    assert hist["modes_covered"].shape == (cfg.n_logs,) and not bool(state.diverged)
+
+
+def test_configs_saved_with_the_old_term_switches_load():
+    old = {k: v for k, v in Config().to_dict().items() if k != "terms"}
+    assert Config.from_dict({**old, "entropy": True, "mode_seeking": False}).terms == ("entropy",)
+    assert Config.from_dict({**old, "mode_seeking": True}).terms == ("mode-seeking",)
+    with pytest.raises(ConfigError, match="unknown loss term 'dragn' \\(did you mean 'dragan'\\?\\)"):
+        Config(terms=("dragn",))
 
 
 # ------------------------------------------------------------------------- spectral normalisation
@@ -524,7 +564,7 @@ def test_apply_remedy_parses_specs():
     cfg, hp = apply_remedy("wgan-gp:weight=10", BASE)
     assert (cfg.loss, cfg.penalty, cfg.n_critic, hp["penalty_weight"]) == ("wasserstein", "gp", 5, 10.0)
     cfg, hp = apply_remedy("entropy:weight=0.5,k=4", BASE, {"entropy_weight": 0.2, "lr_g": 1e-4})
-    assert cfg.entropy and cfg.entropy_k == 4 and hp == {"entropy_weight": 0.5, "lr_g": 1e-4}
+    assert cfg.terms == ("entropy",) and cfg.entropy_k == 4 and hp == {"entropy_weight": 0.5, "lr_g": 1e-4}
     cfg, hp = apply_remedy("ttur", BASE)
     assert cfg == BASE and hp == {"lr_g": 2.5e-4, "lr_d": 1e-3}
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, NamedTuple, Sequence
 
-__all__ = ["Entry", "selected"]
+__all__ = ["Entry", "selected", "check_selected"]
 
 
 class Entry(NamedTuple):
@@ -17,13 +17,23 @@ class Entry(NamedTuple):
       name: the part's name.
       when: ``(config) -> bool``: whether ``config`` uses the part.
       build: ``(config) -> part``.
+      check: ``(config) -> None``, raising ``ConfigError`` when ``config`` cannot use the part
+        (run by ``Config`` validation, before anything is compiled); ``None``: no condition.
     """
 
     name: str
     when: Callable[[Any], bool]
     build: Callable[[Any], Any]
+    check: Callable[[Any], None] | None = None
 
 
 def selected(entries: Sequence[Entry], config: Any) -> tuple:
     """The parts of ``entries`` that ``config`` selects, built, in registry order."""
     return tuple(e.build(config) for e in entries if e.when(config))
+
+
+def check_selected(entries: Sequence[Entry], config: Any) -> None:
+    """Runs the ``check`` of every part of ``entries`` that ``config`` selects."""
+    for e in entries:
+        if e.check is not None and e.when(config):
+            e.check(config)

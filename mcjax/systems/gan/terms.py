@@ -13,9 +13,11 @@ from typing import Any, Callable, NamedTuple
 import jax
 
 from mcjax import losses, objectives
+from mcjax._validation import ConfigError
 from mcjax.systems.gan.parts import Entry
 
-__all__ = ["Term", "CriticBatch", "GeneratorBatch", "TERMS", "add_terms"]
+__all__ = ["Term", "CriticBatch", "GeneratorBatch", "TERMS", "TERM_NAMES", "add_terms",
+           "dragan_penalty"]
 
 
 class CriticBatch(NamedTuple):
@@ -87,6 +89,45 @@ def _mode_seeking(b: GeneratorBatch):
     return objectives.mode_seeking_term(b.x[:h], b.x[h: 2 * h], b.z[:h], b.z[h: 2 * h])
 
 
+def dragan_penalty(logits: Callable, real: jax.Array, key: jax.Array, c: float = 0.5) -> jax.Array:
+    """DRAGAN's penalty (Kodali et al. 2017, Sec. 5, and their reference code), without its weight.
+
+    ``E (||grad D(xhat)|| - 1)^2`` at ``xhat = x + alpha (x_p - x)`` between a real point ``x`` and
+    its perturbation ``x_p = x + c std(x) u``, ``u ~ U[0, 1)^D`` (``std`` over the whole batch),
+    ``alpha ~ U[0, 1]`` per sample: a gradient penalty around the data, not between data and
+    generated points as WGAN-GP's.
+    """
+    k_u, k_alpha = jax.random.split(key)
+    perturbed = real + c * jax.numpy.std(real) * jax.random.uniform(k_u, real.shape, real.dtype)
+    return losses.gradient_penalty(logits, perturbed, real, k_alpha)
+
+
+def _check_entropy(cfg):
+    if cfg.entropy_k >= cfg.batch_size:
+        raise ConfigError(f"entropy_k={cfg.entropy_k} must be smaller than batch_size={cfg.batch_size}")
+
+
+def _check_pairs(cfg):
+    if cfg.batch_size < 2:
+        raise ConfigError("mode-seeking needs batch_size >= 2")
+
+
+def _named(name: str, build, check=None) -> Entry:
+    """A term selected by naming it in ``Config.terms``."""
+    return Entry(name, lambda cfg: name in cfg.terms, build, check)
+
+
+# terms a config selects by name (Config.terms): a new term is one entry here
+NAMED_TERMS: tuple[Entry, ...] = (
+    _named("entropy", lambda cfg: Term("generator", "entropy_weight",
+                                       lambda b: objectives.kl_entropy(b.x, cfg.entropy_k), -1.0),
+           _check_entropy),
+    _named("mode-seeking", lambda cfg: Term("generator", "ms_weight", _mode_seeking), _check_pairs),
+    _named("dragan", lambda cfg: Term("critic", "penalty_weight",
+                                      lambda b: dragan_penalty(b.logits, b.real, b.key))),
+)
+TERM_NAMES = tuple(e.name for e in NAMED_TERMS)
+
 TERMS: tuple[Entry, ...] = (
     Entry("gradient-penalty", lambda cfg: cfg.penalty == "gp",
           lambda cfg: Term("critic", "penalty_weight", _gp)),
@@ -98,9 +139,4 @@ TERMS: tuple[Entry, ...] = (
                            lambda b: objectives.r1_penalty(b.logits, b.fake), 0.5)),
     Entry("feature-matching", lambda cfg: cfg.feature_matching,
           lambda cfg: Term("generator", None, _feature_matching, base=True)),
-    Entry("entropy", lambda cfg: cfg.entropy,
-          lambda cfg: Term("generator", "entropy_weight",
-                           lambda b: objectives.kl_entropy(b.x, cfg.entropy_k), -1.0)),
-    Entry("mode-seeking", lambda cfg: cfg.mode_seeking,
-          lambda cfg: Term("generator", "ms_weight", _mode_seeking)),
-)
+) + NAMED_TERMS
