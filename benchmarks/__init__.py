@@ -28,7 +28,7 @@ x generator steps / seconds. (a) times at most ``--a-max-runs`` runs (rows marke
 run after run does not depend on R). PyTorch keeps its default thread count unless
 ``--torch-threads``; on a GPU machine (a) and (b) run on CUDA (``--torch-device``) and mcjax on
 JAX's default device. As ``mcjax sweep`` does, every mcjax child makes one CPU device per core
-(``mcjax.scale.use_cpu_cores``) and shards the runs over them; ``--cpu-devices`` overrides it for
+(``mcjax.core.sharding.use_cpu_cores``) and shards the runs over them; ``--cpu-devices`` overrides it for
 the children and the CLI (``MCJAX_CPU_DEVICES``). FLOP counts and utilization:
 ``benchmarks.flops``; compile cache probe: ``benchmarks.mcjax_cells``; tables: ``benchmarks.report``.
 

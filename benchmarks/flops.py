@@ -78,7 +78,7 @@ def _chains(mesh):
     import jax
     import jax.numpy as jnp
 
-    from mcjax.scale import run_sharding
+    from mcjax.core.sharding import run_sharding
 
     bmm = jax.vmap(jnp.matmul)
     chain = lambda x, W, n: jax.lax.fori_loop(0, n, lambda _, h: bmm(h, W), x)
@@ -95,7 +95,7 @@ def _bmm_rates(size: Size, runs: int, target_s: float, mesh, chains, torch_devic
     import torch
 
     from benchmarks.torch_baselines import torch_sync
-    from mcjax.scale import pad_runs, padded_runs, run_sharding
+    from mcjax.core.sharding import pad_runs, padded_runs, run_sharding
 
     w, B, R = size.width, size.batch, runs
     flops = 2 * R * B * w * w
@@ -133,7 +133,7 @@ def cell_matmul(sizes: list[Size], runs: list[int], big: int, target_s: float, d
     import jax.numpy as jnp
 
     from benchmarks.torch_baselines import torch_setup
-    from mcjax.scale import run_mesh
+    from mcjax.core.sharding import run_mesh
 
     a = jax.random.normal(jax.random.key(0), (big, big), jnp.float32)
     b = jax.random.normal(jax.random.key(1), (big, big), jnp.float32)

@@ -85,7 +85,7 @@ def best_time(fn: Callable[[], Any], repeats: int = 3) -> float:
 def start_jax(cpu_devices: int | None = None) -> None:
     """What ``mcjax sweep`` does first: one JAX CPU device per core (``None``: as the CLI decides;
     ``0``: JAX's single default device). Must run before anything starts JAX."""
-    from mcjax.scale import use_cpu_cores
+    from mcjax.core.sharding import use_cpu_cores
 
     use_cpu_cores(cpu_devices)
 

@@ -4,8 +4,8 @@
   Experiment is built by the CLI's own argument parser (:func:`cli_experiments`, flags
   :func:`cli_args`: ``--remedy gan --width W --depth D --batch-size B --seeds R --steps S``, so
   ``log_every`` and ``eval_samples`` are the CLI's defaults, 200 and 2,500), chunked by
-  ``mcjax.sweep.chunk_size``, padded and sharded as ``run_sweep`` does (``mcjax.scale.run_mesh`` after
-  ``use_cpu_cores`` at child start), compiled by ``mcjax.sweep.compiled_programs``. A timed block is
+  ``mcjax.core.sweep.chunk_size``, padded and sharded as ``run_sweep`` does (``mcjax.core.sharding.run_mesh`` after
+  ``use_cpu_cores`` at child start), compiled by ``mcjax.core.sweep.compiled_programs``. A timed block is
   one whole run: ``init``, every chunk's ``advance`` with its history fetched to the host, the final
   ``evaluate``, as ``run_sweep``'s ``run_s`` counts it but without its checkpoint writes. Compile is
   timed separately; the first chunk (the first call of each program) is a warm-up, left out.
@@ -18,7 +18,7 @@
   timed block of ``--steps`` steps (``log_every = steps``); timed blocks of ``advance`` alone.
   ``--fresh-fake`` gives it mcjax's default update instead.
 * **compile probe**: compiles (c)'s programs in a child with the persistent compilation cache on
-  (``mcjax.cache.enable_compilation_cache``, as ``mcjax sweep`` does) in a fresh directory, then in
+  (``mcjax.core.cache.enable_compilation_cache``, as ``mcjax sweep`` does) in a fresh directory, then in
   a second child; the second's compile seconds is what a second invocation of the sweep pays.
 """
 from __future__ import annotations
@@ -51,8 +51,8 @@ def cli_experiments(size: Size, runs: int, steps: int) -> list:
 
 def dcgan_experiment(size: Size, steps: int, fresh_fake: bool = False):
     """(c')'s Experiment: the DCGAN loop of (a) and (b), one evaluation per ``steps``."""
-    from mcjax.config import Config, make_hparams, stack_hparams
-    from mcjax.sweep import Experiment
+    from mcjax.systems.gan.config import Config, make_hparams, stack_hparams
+    from mcjax.core.sweep import Experiment
 
     cfg = Config(target="ring", target_params=(("n_modes", RING_MODES), ("radius", RING_RADIUS),
                                                ("std", RING_STD)),
@@ -80,8 +80,8 @@ class Compiled(NamedTuple):
 def compile_experiment(exp, seeds: int) -> Compiled:
     """``run_sweep``'s set-up of ``exp`` for seeds ``0..seeds-1``: mesh over every device, runs
     padded to its size and sharded, ``chunk_size`` logging intervals per ``advance``."""
-    from mcjax.scale import run_mesh
-    from mcjax.sweep import compiled_programs, place_experiment, platform_name
+    from mcjax.core.sharding import run_mesh
+    from mcjax.core.sweep import compiled_programs, place_experiment, platform_name
 
     mesh = run_mesh()
     p = place_experiment(exp, list(range(seeds)), mesh)
@@ -105,7 +105,7 @@ def cell_programs(size: Size, runs: int, steps: int, budget: float, repeats: int
                   cpu_devices: int | None = None) -> dict:
     """(c): best whole run of ``mcjax sweep``'s programs for :func:`cli_args`."""
     start_jax(cpu_devices)
-    from mcjax.scale import to_host
+    from mcjax.core.sharding import to_host
 
     (exp,) = cli_experiments(size, runs, steps)
     c = compile_experiment(exp, runs)
@@ -164,7 +164,7 @@ def cell_compile_probe(size: Size, runs: int, steps: int, cache_dir: str,
     start_jax(cpu_devices)
     from jax import monitoring
 
-    from mcjax.cache import enable_compilation_cache
+    from mcjax.core.cache import enable_compilation_cache
 
     enable_compilation_cache(cache_dir)
     phases: dict[str, float] = {}

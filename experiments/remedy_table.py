@@ -31,7 +31,7 @@ import time
 
 from mcjax import RunSpec, SweepResult, run
 from mcjax.plots import save_figures
-from mcjax.results import RESULT_FILES, check_out_dir, present_result_files
+from mcjax.core.results import RESULT_FILES, check_out_dir, present_result_files
 
 REMEDIES = ["gan", "pacgan:pack=2", "pacgan:pack=3", "pacgan:pack=4", "unrolled:steps=5", "wgan-gp",
             "r1", "mbd", "feature-matching", "entropy", "consensus", "sga",

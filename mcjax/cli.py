@@ -21,7 +21,7 @@ _FLAG_NAMES = ("steps", "batch_size", "width", "depth", "latent_dim", "log_every
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mcjax.config import Config
+    from mcjax.systems.gan.config import Config
 
     d = Config()
     p = argparse.ArgumentParser(prog="mcjax", description="Mode collapse in GANs, studied fast.")
@@ -153,7 +153,7 @@ def _load_config_file(path: str, parser: argparse.ArgumentParser) -> dict:
 
 def _sweep(args) -> int:
     from mcjax.core.run import run
-    from mcjax.sweep import Interrupted
+    from mcjax.core.sweep import Interrupted
 
     distributed = None
     if args.distributed:
@@ -170,7 +170,7 @@ def _sweep(args) -> int:
         print(f"mcjax: interrupted ({e}); every finished chunk is checkpointed in {ckpt_dir}.\n"
               f"Resume with: mcjax sweep --resume {e.out_dir}", file=sys.stderr)
         return 130
-    from mcjax.scale import is_main_process
+    from mcjax.core.sharding import is_main_process
 
     if not is_main_process():
         return 0
@@ -190,7 +190,7 @@ def _sweep(args) -> int:
 
 
 def _show(args) -> int:
-    from mcjax.results import SweepResult
+    from mcjax.core.results import SweepResult
 
     result = SweepResult.load(args.out_dir)
     if args.json:
@@ -202,7 +202,7 @@ def _show(args) -> int:
 
 
 def _analyze(args) -> int:
-    from mcjax.analyze import analysis_table, analyze_sweep, save_analysis
+    from mcjax.systems.gan.analyze import analysis_table, analyze_sweep, save_analysis
 
     analysis = analyze_sweep(args.out_dir)
     paths = save_analysis(analysis, args.out_dir)
@@ -212,7 +212,7 @@ def _analyze(args) -> int:
 
 
 def _remedies(args) -> int:
-    from mcjax.remedies import describe_remedies
+    from mcjax.systems.gan.remedies import describe_remedies
 
     print(describe_remedies())
     return 0
@@ -225,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in _COMPUTE_COMMANDS:
         # first of all, before anything (argparse defaults included) can start JAX's backends
-        from mcjax.scale import use_cpu_cores
+        from mcjax.core.sharding import use_cpu_cores
 
         try:
             use_cpu_cores()  # one CPU device per core: runs sharded over the cores

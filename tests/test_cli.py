@@ -96,7 +96,7 @@ def test_show_missing_folder(capsys, tmp_path):
 
 
 def test_remedies_lists_all(capsys):
-    from mcjax.remedies import REMEDIES
+    from mcjax.systems.gan.remedies import REMEDIES
 
     assert main(["remedies"]) == 0
     out = capsys.readouterr().out

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from jax.flatten_util import ravel_pytree
 
-from mcjax import losses, make_hparams, objectives
+from mcjax import make_hparams
+from mcjax.systems.gan import losses, objectives
 from mcjax.analysis import (
     DIRAC_LOSSES,
     arnoldi_eigenvalues,
@@ -62,7 +63,7 @@ def _sorted_complex(z):
 @pytest.mark.usefixtures("x64")
 @pytest.mark.parametrize("loss", DIRAC_LOSSES)
 def test_dirac_gan_field_matches_autodiff_of_the_losses(loss):
-    # The closed form against grad of mcjax.losses on the one-point batches (data at 0, fake at
+    # The closed form against grad of mcjax.systems.gan.losses on the one-point batches (data at 0, fake at
     # theta, critic logit psi x), plus the R1 penalty gamma/2 psi^2: signs and factors checked.
     pair = losses.LOSSES[loss]
     gamma = 0.7

@@ -8,7 +8,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from mcjax.analysis import PathAngle, SpectralDensity, dirac_gan
-from mcjax.dynamics_plots import (
+from mcjax.plots.dynamics import (
     dirac_phase_portrait,
     dynamics_scatter,
     eigenvalues_complex,
@@ -16,7 +16,7 @@ from mcjax.dynamics_plots import (
     rotation_over_training,
     spectral_density_plot,
 )
-from mcjax.results import SweepResult
+from mcjax.core.results import SweepResult
 from tests.test_plots import make_group
 
 
@@ -227,7 +227,7 @@ def test_dynamics_scatter_places_each_run_at_its_measurements():
 
 
 def test_save_analysis_writes_the_scatter(tmp_path):
-    from mcjax.analyze import save_analysis
+    from mcjax.systems.gan.analyze import save_analysis
 
     paths = save_analysis(_analysis(_dynamics_group()), str(tmp_path))
     with open(paths[1], "rb") as f:
@@ -240,7 +240,7 @@ def test_dynamics_figures_need_no_pyplot(tmp_path):
         "sys.path[:0] = [sys.argv[1]]\n"
         "import numpy as np\n"
         "from mcjax.analysis import dirac_gan\n"
-        "from mcjax.dynamics_plots import dirac_phase_portrait, eigenvalues_complex\n"
+        "from mcjax.plots.dynamics import dirac_phase_portrait, eigenvalues_complex\n"
         "eigenvalues_complex({'a': np.array([0.5j])}).savefig(sys.argv[2] + '/e.png')\n"
         "dirac_phase_portrait(dirac_gan(), n_grid=5, steps=3).savefig(sys.argv[2] + '/d.png')\n"
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n"

@@ -13,7 +13,7 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 from mcjax import make_hparams
-from mcjax.config import Config
+from mcjax.systems.gan.config import Config
 from mcjax.systems.gan.rules import consensus_direction, sga_direction
 from mcjax.systems.gan.engine import make_trainer
 

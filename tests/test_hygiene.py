@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from mcjax import Experiment, make_hparams, run_sweep, stack_hparams
-from mcjax.remedies import apply_remedy
+from mcjax.systems.gan.remedies import apply_remedy
 from tests.helpers import TINY
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mcjax import LOSSES
-from mcjax.losses import clip_weights, gradient_penalty
+from mcjax.systems.gan.losses import clip_weights, gradient_penalty
 
 
 def _sigmoid(d):

@@ -13,7 +13,7 @@ import optax
 import pytest
 
 from mcjax import ConfigError, make_hparams, stack_hparams
-from mcjax.config import OPTIMIZERS, Config
+from mcjax.systems.gan.config import OPTIMIZERS, Config
 from mcjax.systems.gan.engine import make_trainer
 from mcjax.systems.gan.optimizers import make_optimizer
 from tests.helpers import TINY

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from mcjax.config import Config
+from mcjax.systems.gan.config import Config
 from mcjax.plots import coverage_distribution, coverage_over_training, sample_grid, save_figures, wrap_label
-from mcjax.results import GroupResult, SweepResult
+from mcjax.core.results import GroupResult, SweepResult
 
 
 def make_group(label, *, target="ring", settings=("",), n_seeds=4, n_logs=5, diverged=None,
@@ -178,7 +178,7 @@ def test_figures_need_no_pyplot(tmp_path):
         "sys.path[:0] = [sys.argv[1], os.path.dirname(sys.argv[1])]\n"
         "from test_plots import make_group\n"
         "from mcjax.plots import save_figures\n"
-        "from mcjax.results import SweepResult\n"
+        "from mcjax.core.results import SweepResult\n"
         "save_figures(SweepResult(groups=[make_group('g')]), sys.argv[2])\n"
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n"
     )

@@ -17,8 +17,8 @@ from jax.flatten_util import ravel_pytree
 from scipy.special import digamma, gammaln
 
 from mcjax import REMEDIES, ConfigError, Experiment, apply_remedy, make_hparams, run_sweep, stack_hparams
-from mcjax import losses, nets, objectives
-from mcjax.config import Config
+from mcjax.systems.gan import losses, nets, objectives
+from mcjax.systems.gan.config import Config
 from mcjax.systems.gan.engine import make_train, make_trainer
 from mcjax.systems.gan.terms import dragan_penalty
 from mcjax.systems.gan.optimizers import make_optimizer

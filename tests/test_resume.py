@@ -144,7 +144,7 @@ def test_loader_refuses_unknown_format_version_and_incomplete_results(tmp_path):
     with pytest.raises(Exception, match="format version 99; this mcjax reads version 1"):
         SweepResult.load(str(out))
     assert main(["show", str(out)]) == 2
-    from mcjax.results import present_result_files
+    from mcjax.core.results import present_result_files
     assert present_result_files(str(out)) == ["results.npz", "config.json", "summary.json"]
     (out / "summary.json").unlink()  # a save cut short before its last file
     assert present_result_files(str(out)) == ["results.npz", "config.json"]
@@ -156,8 +156,8 @@ def test_loader_refuses_unknown_format_version_and_incomplete_results(tmp_path):
 def test_checkpoint_from_before_a_new_config_field_still_loads(tmp_path):
     import jax
 
-    from mcjax.checkpoint import load_checkpoint, save_checkpoint
-    from mcjax.config import Config, ConfigError
+    from mcjax.core.checkpoint import load_checkpoint, save_checkpoint
+    from mcjax.systems.gan.config import Config, ConfigError
 
     state = {"w": np.arange(3, dtype=np.float32)}
     abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), state)

@@ -26,7 +26,7 @@ def test_sharded_equals_unsharded():
 _CORES = """
 import os, sys, json
 os.environ.pop("XLA_FLAGS", None)
-from mcjax.scale import use_cpu_cores
+from mcjax.core.sharding import use_cpu_cores
 asked = use_cpu_cores({n})
 import jax
 jax.numpy.zeros(1).block_until_ready()  # backends are up now
@@ -54,7 +54,7 @@ def test_use_cpu_cores_refuses_bad_counts():
     import pytest
 
     from mcjax._validation import ConfigError
-    from mcjax.scale import use_cpu_cores
+    from mcjax.core.sharding import use_cpu_cores
 
     with pytest.raises(ConfigError, match="-1"):
         use_cpu_cores(-1)
@@ -69,7 +69,7 @@ def test_use_cpu_cores_refuses_bad_counts():
 def test_pad_runs_repeats_the_last_run():
     import numpy as np
 
-    from mcjax.scale import pad_runs
+    from mcjax.core.sharding import pad_runs
 
     a = np.arange(6.0).reshape(3, 2)
     np.testing.assert_array_equal(pad_runs(a, 5), [[0, 1], [2, 3], [4, 5], [4, 5], [4, 5]])
@@ -79,7 +79,7 @@ def test_pad_runs_repeats_the_last_run():
 def test_place_runs_pads_to_the_mesh_and_shards_by_run():
     import numpy as np
 
-    from mcjax.scale import pad_runs, padded_runs, place_runs, run_mesh, run_sharding
+    from mcjax.core.sharding import pad_runs, padded_runs, place_runs, run_mesh, run_sharding
 
     mesh = run_mesh()
     a = np.arange(6.0).reshape(3, 2)

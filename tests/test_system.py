@@ -17,7 +17,7 @@ import pytest
 from mcjax import Experiment, SweepResult, run_sweep
 from mcjax._validation import ConfigError
 from mcjax.core.system import System, SystemConfig, check_system, config_from_dict, register_config
-from mcjax.sweep import Interrupted
+from mcjax.core.sweep import Interrupted
 
 MEANS = (-6.0, -2.0, 2.0, 6.0)
 

@@ -166,7 +166,7 @@ def test_toy_samples_cover_every_mode():
 # ------------------------------------------------------------- no JAX backend at construction
 
 _BUILD = """
-from mcjax.config import Config
+from mcjax.systems.gan.config import Config
 from mcjax.targets import TARGETS, make_target
 targets = [build() for build in TARGETS.values()] + [make_target("grid", side=3)]
 configs = [Config()] + [Config(target=name) for name in TARGETS]

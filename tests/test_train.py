@@ -118,7 +118,7 @@ def test_absurd_learning_rate_diverges_alone():
 
 @pytest.mark.parametrize("name", ["gan", "minimax", "wgan", "wgan-gp", "hinge", "lsgan"])
 def test_every_remedy_trains_and_improves_critic(name):
-    from mcjax.remedies import apply_remedy
+    from mcjax.systems.gan.remedies import apply_remedy
 
     cfg, hp = apply_remedy(name, TINY.replace(steps=10, log_every=10))
     state, hist = jax.jit(make_trainer(cfg).train)(make_hparams(**hp), jax.random.key(0))
@@ -139,7 +139,7 @@ def _one_step(cfg, hp, seed=3):
 
 
 def test_reuse_fake_generator_steps_on_the_critics_batch():
-    from mcjax import losses, nets
+    from mcjax.systems.gan import losses, nets
     from mcjax.systems.gan.optimizers import make_optimizer
 
     cfg = TINY.replace(steps=1, log_every=1)
@@ -181,7 +181,7 @@ def test_reuse_fake_runs_the_generator_forward_pass_once_per_step():
 
 @pytest.mark.parametrize("bad", [dict(n_critic=2), dict(unroll=1), dict(update="consensus")])
 def test_reuse_fake_refuses_what_it_cannot_share(bad):
-    from mcjax.config import ConfigError
+    from mcjax.systems.gan.config import ConfigError
 
     with pytest.raises(ConfigError, match="reuse_fake.*n_critic=1"):
         TINY.replace(reuse_fake=True, **bad)

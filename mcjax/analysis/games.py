@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 
 if TYPE_CHECKING:
-    from mcjax.config import HParams
+    from mcjax.systems.gan.config import HParams
     from mcjax.systems.gan.engine import Trainer
 
 __all__ = [
@@ -35,7 +35,7 @@ def dirac_gan(loss: str = "non-saturating", gp_weight: float | jax.Array = 0.0) 
 
     Data ``p_D = delta_0``; generator ``p_theta = delta_theta``; critic logit ``D_psi(x) = psi x``.
     With ``h = D_psi(theta) = psi theta`` the critic's score of the fake and ``sigma`` the logistic
-    function, the losses of :mod:`mcjax.losses` on these one-point batches are
+    function, the losses of :mod:`mcjax.systems.gan.losses` on these one-point batches are
 
     ======================  ===========================  ===========================
     loss                    ``L_D`` (critic minimises)   ``L_G`` (generator minimises)

@@ -21,7 +21,7 @@ import sys
 from typing import Any, ClassVar, NamedTuple, Protocol
 
 from mcjax._validation import ConfigError, check_choice
-from mcjax.results import SweepResult, atomic_write, check_out_dir
+from mcjax.core.results import SweepResult, atomic_write, check_out_dir
 
 __all__ = ["run", "RunOutput", "Spec", "register_spec", "load_spec", "SWEEP_FILE", "CHECKPOINTS",
            "SPECS", "StopOnInterrupt"]
@@ -44,7 +44,7 @@ class Spec(Protocol):
     seeds: int
 
     def experiments(self) -> list:
-        """The sweep's :class:`~mcjax.sweep.Experiment` list; raises ``ConfigError`` on bad values."""
+        """The sweep's :class:`~mcjax.core.sweep.Experiment` list; raises ``ConfigError`` on bad values."""
 
     def name(self) -> str:
         """Short name for the default output folder (e.g. the target)."""
@@ -139,22 +139,22 @@ def run(spec: Any = None, out_dir: str | None = None, *, resume: bool = False,
       overwrite: replace results or an unfinished sweep already in ``out_dir``.
       progress: one progress bar on ``stream`` (default stderr).
       figures: write the figures (``mcjax.plots.save_figures``).
-      cache: use JAX's persistent compilation cache (``mcjax.cache``).
-      distributed: keyword arguments of ``mcjax.scale.initialize_distributed`` to join a multi-host
+      cache: use JAX's persistent compilation cache (``mcjax.core.cache``).
+      distributed: keyword arguments of ``mcjax.core.sharding.initialize_distributed`` to join a multi-host
         run first; process 0 writes the files.
       on_chunk: called with no arguments after each chunk's checkpoint is written (e.g. to keep
         a copy of an early state).
 
     Raises:
       ConfigError: a bad value or folder, before anything is compiled or written.
-      mcjax.sweep.Interrupted: Ctrl-C (or SIGINT) stopped it after a chunk's checkpoint.
+      mcjax.core.sweep.Interrupted: Ctrl-C (or SIGINT) stopped it after a chunk's checkpoint.
 
     Example:
       >>> out = run(RunSpec(target="grid", remedy=("gan", "pacgan:pack=3"), seeds=8), "out/grid")
       >>> print(out.result.table())
     """
-    from mcjax.scale import initialize_distributed, is_main_process, use_cpu_cores
-    from mcjax.sweep import Interrupted, run_sweep
+    from mcjax.core.sharding import initialize_distributed, is_main_process, use_cpu_cores
+    from mcjax.core.sweep import Interrupted, run_sweep
 
     if spec is None and not resume:
         raise ConfigError("run needs a spec (or resume=True and the folder of a sweep to continue)")
@@ -170,7 +170,7 @@ def run(spec: Any = None, out_dir: str | None = None, *, resume: bool = False,
     if not resuming:
         _start_folder(spec, out_dir, overwrite, is_main_process())
     if cache:
-        from mcjax.cache import enable_compilation_cache
+        from mcjax.core.cache import enable_compilation_cache
 
         enable_compilation_cache()
     if is_main_process():

@@ -79,7 +79,7 @@ class SystemConfig(Protocol):
 
     def default_hparams(self) -> Any:
         """Hyperparameters of one run with their default values: the structure every setting of an
-        :class:`~mcjax.sweep.Experiment` of this config must have."""
+        :class:`~mcjax.core.sweep.Experiment` of this config must have."""
 
     def describe(self) -> dict:
         """Plain-Python constants of the reference distribution (``n_modes`` among them), pinned

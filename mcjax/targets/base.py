@@ -36,7 +36,7 @@ class Target(Protocol):
 
     Implementations are pytrees (e.g. a ``flax.struct.dataclass``) so that they pass through
     ``jax.jit`` and ``jax.vmap`` as arguments. They hold their constants as NumPy arrays, so that
-    building one never starts a JAX backend (``mcjax.scale.use_cpu_cores`` must run first), and
+    building one never starts a JAX backend (``mcjax.core.sharding.use_cpu_cores`` must run first), and
     convert them with ``jnp.asarray`` inside ``sample`` and ``assign``, which must be traceable.
 
     Example:

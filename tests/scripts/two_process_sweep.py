@@ -5,7 +5,7 @@ Process 0 writes the gathered history to OUT as JSON; process 1 writes nothing.
 import json
 import sys
 
-from mcjax.scale import initialize_distributed, is_main_process
+from mcjax.core.sharding import initialize_distributed, is_main_process
 
 port, pid, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 initialize_distributed(f"127.0.0.1:{port}", num_processes=2, process_id=pid, timeout_s=60)

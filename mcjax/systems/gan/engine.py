@@ -20,8 +20,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from mcjax import losses, nets
-from mcjax.config import Config, HParams
+from mcjax.systems.gan import losses, nets
+from mcjax.systems.gan.config import Config, HParams
 from mcjax.core.system import System
 from mcjax.core.trees import tree_norm
 from mcjax.metrics import mode_stats

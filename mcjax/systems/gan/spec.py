@@ -42,7 +42,7 @@ class RunSpec:
       sweep: ``KEY=V1,V2,...`` axes of continuous parameters swept inside each program (their
         product).
       optimizer, steps, batch_size, width, depth, latent_dim, log_every, eval_samples: the base
-        ``Config`` (``mcjax.config.Config``) every remedy changes.
+        ``Config`` (``mcjax.systems.gan.config.Config``) every remedy changes.
       lr_g, lr_d: learning rates for every remedy (``None``: the remedy's default, 1e-3).
       keep_samples: final samples kept per run for figures (``None``: ``min(512, eval_samples)``).
       log_dynamics, dynamics_probes, lanczos_order: log rotation index, Hessian extremes and
@@ -92,7 +92,7 @@ class RunSpec:
         return cls(**d)
 
     def base_config(self):
-        from mcjax.config import Config
+        from mcjax.systems.gan.config import Config
 
         return Config(
             target=self.target, optimizer=self.optimizer, steps=self.steps,
@@ -105,14 +105,14 @@ class RunSpec:
         )
 
     def experiments(self) -> list:
-        """One :class:`~mcjax.sweep.Experiment` per remedy, its settings the product of the sweeps.
+        """One :class:`~mcjax.core.sweep.Experiment` per remedy, its settings the product of the sweeps.
 
         Raises:
           ConfigError: a bad value, naming it and the allowed ones.
         """
-        from mcjax.config import make_hparams, stack_hparams
-        from mcjax.remedies import REMEDIES, apply_remedy, parse_spec, resolve_key
-        from mcjax.sweep import Experiment
+        from mcjax.systems.gan.config import make_hparams, stack_hparams
+        from mcjax.systems.gan.remedies import REMEDIES, apply_remedy, parse_spec, resolve_key
+        from mcjax.core.sweep import Experiment
 
         if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds <= 0:
             raise ConfigError(f"--seeds must be a positive integer, got {self.seeds!r}")

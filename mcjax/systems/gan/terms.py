@@ -3,8 +3,8 @@
 A :class:`Term` names its player, the ``HParams`` field that weighs it (traced, so sweepable), a
 constant factor, and a pure function of the batch the player's loss sees. The engine adds
 ``factor * hparams.<weight> * fn(batch)`` to the player's loss (``base`` terms replace the
-adversarial loss instead). The functions themselves live in ``mcjax.losses`` and
-``mcjax.objectives``, each tested against its published definition.
+adversarial loss instead). The functions themselves live in ``mcjax.systems.gan.losses`` and
+``mcjax.systems.gan.objectives``, each tested against its published definition.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any, Callable, NamedTuple
 
 import jax
 
-from mcjax import losses, objectives
+from mcjax.systems.gan import losses, objectives
 from mcjax._validation import ConfigError
 from mcjax.systems.gan.parts import Entry
 

@@ -10,7 +10,7 @@ from typing import Any, Callable
 import jax
 import jax.numpy as jnp
 
-from mcjax import objectives
+from mcjax.systems.gan import objectives
 
 __all__ = ["instance_noise", "packing"]
 
@@ -31,5 +31,5 @@ def instance_noise(total_steps: int, enabled: bool = True) -> Callable:
 
 def packing(m: int) -> Callable:
     """``x [m B, D] -> [B, m D]``: PacGAN packing of degree ``m`` (Lin et al. 2018,
-    ``mcjax.objectives.pack``); the identity for ``m = 1``."""
+    ``mcjax.systems.gan.objectives.pack``); the identity for ``m = 1``."""
     return lambda x: objectives.pack(x, m)

@@ -13,7 +13,7 @@ from typing import Any, Callable, NamedTuple
 
 import jax
 
-from mcjax import nets
+from mcjax.systems.gan import nets
 from mcjax.systems.gan.parts import Entry
 
 __all__ = ["Wrapper", "SpectralNormState", "EmaState", "spectral_norm", "ema", "WRAPPERS"]
@@ -38,7 +38,7 @@ class SpectralNormState(NamedTuple):
 
 def spectral_norm() -> Wrapper:
     """Every critic kernel divided by its spectral norm (Miyato et al. 2018), one power iteration
-    a step before the players move (``mcjax.nets.spectral_normalize``)."""
+    a step before the players move (``mcjax.systems.gan.nets.spectral_normalize``)."""
     return Wrapper(
         init=lambda g_params, d_params, key: SpectralNormState(nets.spectral_norm_init(d_params, key)),
         before_step=lambda s, d_params: SpectralNormState(nets.spectral_normalize(d_params, s.u)[1]),

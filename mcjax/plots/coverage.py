@@ -1,7 +1,7 @@
 """Figures of a sweep: final samples, final mode coverage, and coverage over training.
 
-Every function takes a :class:`~mcjax.results.SweepResult` (or one
-:class:`~mcjax.results.GroupResult`) and returns a :class:`matplotlib.figure.Figure` built without
+Every function takes a :class:`~mcjax.core.results.SweepResult` (or one
+:class:`~mcjax.core.results.GroupResult`) and returns a :class:`matplotlib.figure.Figure` built without
 pyplot, so no backend is selected and no global figure state is touched (safe in notebooks and in
 headless jobs alike). A *row* is one (group, setting) pair, labelled by ``GroupResult.row_label``.
 
@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
-from mcjax.results import GroupResult, SweepResult, atomic_write
+from mcjax.core.results import GroupResult, SweepResult, atomic_write
 
 __all__ = ["sample_grid", "coverage_distribution", "coverage_over_training", "save_figures"]
 

@@ -1,6 +1,6 @@
 """Remedy terms that change the objective: pure functions of batches and critic functions.
 
-Each is referenced by the remedy that uses it (``mcjax.remedies``) and wired in by the training
+Each is referenced by the remedy that uses it (``mcjax.systems.gan.remedies``) and wired in by the training
 program (``mcjax.systems.gan.engine``); each is tested against its published definition.
 """
 from __future__ import annotations

@@ -17,7 +17,7 @@ import jax
 import numpy as np
 
 from mcjax._validation import ConfigError
-from mcjax.results import atomic_write
+from mcjax.core.results import atomic_write
 
 __all__ = ["CHECKPOINT_VERSION", "save_checkpoint", "load_checkpoint", "checkpoint_path",
            "restore_state"]
@@ -39,7 +39,7 @@ def save_checkpoint(path: str, state: Any, history: dict[str, np.ndarray], chunk
 
     ``run_s``: seconds spent training so far, so that a resumed sweep reports its whole training time.
     """
-    from mcjax.scale import is_main_process, to_host
+    from mcjax.core.sharding import is_main_process, to_host
 
     leaves = jax.tree.leaves(state)
     arrays: dict[str, np.ndarray] = {}
@@ -69,7 +69,7 @@ def restore_state(leaves: list, abstract_state: Any, place: Any = None) -> Any:
     ``place``: one sharding per leaf to put each array on (default: left on the host); key leaves
     get their key type back (``jax.random.wrap_key_data``).
     """
-    from mcjax.scale import to_global
+    from mcjax.core.sharding import to_global
 
     places = [None] * len(leaves) if place is None else place
     put = lambda a, p: a if p is None else to_global(a, p)

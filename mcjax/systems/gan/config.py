@@ -40,11 +40,11 @@ class Config:
       latent_dim: size of the generator's Gaussian latent ``z``.
       width: hidden units per layer, both players.
       depth: hidden layers, both players.
-      activation: hidden activation, both players (a key of ``mcjax.nets.ACTIVATIONS``).
+      activation: hidden activation, both players (a key of ``mcjax.systems.gan.nets.ACTIVATIONS``).
       batch_size: real and generated samples per step.
       steps: generator steps.
       n_critic: critic steps per generator step (alternating updates).
-      loss: a key of ``mcjax.losses.LOSSES``.
+      loss: a key of ``mcjax.systems.gan.losses.LOSSES``.
       penalty: critic penalty of weight ``HParams.penalty_weight``: ``none``, ``gp`` (WGAN-GP,
         ``w E (||grad D(xhat)|| - 1)^2``), ``r1`` / ``r2`` (``w/2 E ||grad D||^2`` on real /
         generated data).
@@ -120,8 +120,8 @@ class Config:
     keep_samples: int = 512
 
     def __post_init__(self) -> None:
-        from mcjax.losses import LOSSES
-        from mcjax.nets import ACTIVATIONS
+        from mcjax.systems.gan.losses import LOSSES
+        from mcjax.systems.gan.nets import ACTIVATIONS
         from mcjax.targets import TARGETS
 
         check_choice("target", self.target, TARGETS)

@@ -16,8 +16,8 @@ import jax
 import numpy as np
 
 from mcjax._validation import ConfigError
-from mcjax.checkpoint import checkpoint_path, load_checkpoint, restore_state
-from mcjax.results import SweepResult, atomic_write
+from mcjax.core.checkpoint import checkpoint_path, load_checkpoint, restore_state
+from mcjax.core.results import SweepResult, atomic_write
 
 __all__ = ["analyze_sweep", "analysis_table", "DYNAMICS_KEYS"]
 
@@ -27,8 +27,8 @@ DYNAMICS_KEYS = ("rotation_index", "grad_norm", "g_hessian_max", "g_hessian_min"
 
 def analyze_sweep(out_dir: str) -> dict[str, Any]:
     """Per group: ``{label: {metric: [S, N] array, "modes_covered": [S, N], ...}}``."""
-    from mcjax.scale import pad_runs
-    from mcjax.sweep import state_shapes
+    from mcjax.core.sharding import pad_runs
+    from mcjax.core.sweep import state_shapes
     from mcjax.systems.gan.engine import make_trainer
 
     result = SweepResult.load(out_dir)
@@ -61,7 +61,7 @@ def analyze_sweep(out_dir: str) -> dict[str, Any]:
 def _hparams(group):
     """The group's ``HParams`` settings ``[S]``; a field added since the sweep was saved takes its
     default (which is what that sweep trained with)."""
-    from mcjax.config import HParams
+    from mcjax.systems.gan.config import HParams
 
     n_set = len(group.setting_labels)
     default = HParams()
@@ -93,7 +93,7 @@ def analysis_table(analysis: dict[str, Any]) -> str:
 
 def save_analysis(analysis: dict[str, Any], out_dir: str) -> list[str]:
     """Writes ``analysis.json`` and ``dynamics.png`` into ``out_dir``."""
-    from mcjax.dynamics_plots import dynamics_scatter
+    from mcjax.plots.dynamics import dynamics_scatter
 
     plain = {label: {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in e.items()}
              for label, e in analysis.items()}

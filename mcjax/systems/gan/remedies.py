@@ -13,7 +13,7 @@ import difflib
 from typing import Any, NamedTuple
 
 from mcjax._validation import ConfigError, check_choice
-from mcjax.config import Config, HParams
+from mcjax.systems.gan.config import Config, HParams
 
 __all__ = ["Remedy", "REMEDIES", "apply_remedy", "parse_spec", "resolve_key",
            "describe_remedies"]

@@ -32,7 +32,7 @@ from matplotlib.figure import Figure
 
 from mcjax.analysis.curvature import SpectralDensity
 from mcjax.analysis.dynamics import PathAngle
-from mcjax.results import GroupResult, SweepResult
+from mcjax.core.results import GroupResult, SweepResult
 
 __all__ = [
     "eigenvalues_complex",
@@ -411,7 +411,7 @@ def dynamics_scatter(analysis: Mapping[str, Mapping[str, Any]], x: str = "rotati
                      y: str = "d_hessian_max", *, share: bool = True, logy: bool = False) -> Figure:
     """Final-state dynamics of every run, coloured by the modes it covers; one panel per row.
 
-    For the dict of :func:`mcjax.analyze.analyze_sweep` (``{group: {metric: [S, N], "modes_covered":
+    For the dict of :func:`mcjax.systems.gan.analyze.analyze_sweep` (``{group: {metric: [S, N], "modes_covered":
     [S, N], "diverged": [S, N], "n_modes": K, "row_labels": [S]}}``): each panel is one row
     (group, setting), each dot one non-diverged run at ``(x, y)``, its colour the modes covered
     (shared scale ``0..K``), collapsed runs (fewer than ``K`` modes) as triangles and healthy runs
@@ -419,7 +419,7 @@ def dynamics_scatter(analysis: Mapping[str, Mapping[str, Any]], x: str = "rotati
     measurements tell them apart there.
 
     Args:
-      analysis: from :func:`mcjax.analyze.analyze_sweep`.
+      analysis: from :func:`mcjax.systems.gan.analyze.analyze_sweep`.
       x: measurement on the horizontal axis.
       y: measurement on the vertical axis.
       share: the same axis limits in every panel, so that rows can be compared.

@@ -21,9 +21,9 @@ from jax.sharding import Mesh
 
 from mcjax._validation import ConfigError, check_positive_int
 from mcjax.core.system import SystemConfig, abstract_hparams, hparams_dict
-from mcjax.results import GroupResult, SweepResult
-from mcjax.checkpoint import checkpoint_path, load_checkpoint, restore_state, save_checkpoint
-from mcjax.scale import is_main_process, padded_runs, place_runs, run_mesh, run_sharding, to_host
+from mcjax.core.results import GroupResult, SweepResult
+from mcjax.core.checkpoint import checkpoint_path, load_checkpoint, restore_state, save_checkpoint
+from mcjax.core.sharding import is_main_process, padded_runs, place_runs, run_mesh, run_sharding, to_host
 
 __all__ = ["Experiment", "Interrupted", "run_sweep", "chunk_size", "compiled_programs",
            "place_experiment", "Placement", "state_shapes", "platform_name"]
@@ -152,7 +152,7 @@ def run_sweep(
       Interrupted: ``stop()`` asked to stop; every checkpoint on disk is complete.
 
     Returns:
-      A :class:`~mcjax.results.SweepResult`; run ``(s, n)`` of an experiment is bitwise the run
+      A :class:`~mcjax.core.results.SweepResult`; run ``(s, n)`` of an experiment is bitwise the run
       ``make_train(config)(hparams[s], jax.random.key(seeds[n]))`` up to float reassociation.
     """
     if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
