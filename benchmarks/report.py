@@ -17,10 +17,9 @@ def _fmt(x: float) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[j]) for r in rows)) for j, h in enumerate(header)]
-    line = lambda cells: " | ".join(c.rjust(w) for c, w in zip(cells, widths))
-    sep = "-+-".join("-" * w for w in widths)
-    return "\n".join([line(header), sep] + [line(r) for r in rows])
+    from mcjax.core.tables import render_table
+
+    return render_table(header, rows, align="right")
 
 
 def upgrade(res: dict) -> dict:

@@ -19,6 +19,7 @@ import numpy as np
 
 from mcjax._validation import ConfigError
 from mcjax.core.system import SystemConfig, config_from_dict
+from mcjax.core.tables import render_table
 
 __all__ = ["GroupResult", "SweepResult", "FORMAT_VERSION", "check_out_dir", "atomic_write",
            "present_result_files"]
@@ -148,13 +149,9 @@ class SweepResult:
             else:
                 cells = ["-", "-", "-"]
             lines.append([r["remedy"], *cells, f"{n - ok.sum()}/{n}"])
-        widths = [max(len(head[i]), *(len(l[i]) for l in lines)) for i in range(len(head))]
-        fmt = lambda cells: " | ".join(c.ljust(w) for c, w in zip(cells, widths))
-        out = [fmt(head), "-+-".join("-" * w for w in widths)] + [fmt(l) for l in lines]
         what = "median (min-max)" if style == "median" else "mean +- standard error (min-max)"
-        out.append(f"{what} over seeds at the last step; diverged runs are left out of the "
-                   "statistics and counted in the last column")
-        return "\n".join(out)
+        return render_table(head, lines, footer=f"{what} over seeds at the last step; diverged runs "
+                            "are left out of the statistics and counted in the last column")
 
     # ---- persistence -------------------------------------------------------------------------
 

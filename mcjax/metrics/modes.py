@@ -17,10 +17,11 @@ from typing import NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from mcjax.targets.base import Target
 
-__all__ = ["ModeStats", "mode_stats", "mode_histogram", "hill_numbers"]
+__all__ = ["ModeStats", "mode_stats", "mode_histogram", "hill_numbers", "collapse_classes"]
 
 
 class ModeStats(NamedTuple):
@@ -121,6 +122,22 @@ def _hill(p: jax.Array, q: float) -> jax.Array:
         return 1.0 / jnp.max(p, axis=-1)
     power_sum = jnp.sum(jnp.where(pos, jnp.where(pos, p, 1.0) ** q, 0.0), axis=-1)
     return power_sum ** (1.0 / (1.0 - q))
+
+
+def collapse_classes(modes_covered, n_modes: int, diverged) -> dict:
+    """The one collapsed/healthy rule: a finished (not diverged) run is *collapsed* when it
+    covers fewer than all ``n_modes`` modes, *healthy* when it covers them all.
+
+    Args:
+      modes_covered: modes covered per run, any shape.
+      diverged: whether each run diverged (same shape); diverged runs are in neither class.
+
+    Returns:
+      ``{"collapsed": bool array, "healthy": bool array}`` (NumPy).
+    """
+    ok = ~np.asarray(diverged, bool)
+    covered = np.asarray(modes_covered)
+    return {"collapsed": (covered < n_modes) & ok, "healthy": (covered >= n_modes) & ok}
 
 
 def hill_numbers(counts: jax.Array, qs: Sequence[float] = (0, 1, 2)) -> jax.Array:

@@ -33,6 +33,7 @@ from matplotlib.figure import Figure
 from mcjax.analysis.curvature import SpectralDensity
 from mcjax.analysis.dynamics import PathAngle
 from mcjax.core.results import GroupResult, SweepResult
+from mcjax.metrics import collapse_classes
 
 __all__ = [
     "eigenvalues_complex",
@@ -327,9 +328,7 @@ def _rows(result: SweepResult | GroupResult) -> list[tuple[GroupResult, int]]:
 
 
 def _classes(covered: np.ndarray, diverged: np.ndarray, n_modes: int) -> dict[str, np.ndarray]:
-    ok = ~np.asarray(diverged, bool)
-    covered = np.asarray(covered)
-    return {"collapsed": (covered < n_modes) & ok, "healthy": (covered >= n_modes) & ok}
+    return collapse_classes(covered, n_modes, diverged)
 
 
 def rotation_over_training(result: SweepResult | GroupResult,

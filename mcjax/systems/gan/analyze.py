@@ -18,6 +18,8 @@ import numpy as np
 from mcjax._validation import ConfigError
 from mcjax.core.checkpoint import checkpoint_path, load_checkpoint, restore_state
 from mcjax.core.results import SweepResult, atomic_write
+from mcjax.core.tables import render_table
+from mcjax.metrics import collapse_classes
 
 __all__ = ["analyze_sweep", "analysis_table", "DYNAMICS_KEYS"]
 
@@ -77,18 +79,16 @@ def analysis_table(analysis: dict[str, Any]) -> str:
     for entry in analysis.values():
         for s, label in enumerate(entry["row_labels"]):
             ok = ~entry["diverged"][s]
-            collapsed = (entry["modes_covered"][s] < entry["n_modes"]) & ok
-            healthy = (entry["modes_covered"][s] == entry["n_modes"]) & ok
+            classes = collapse_classes(entry["modes_covered"][s], entry["n_modes"], entry["diverged"][s])
+            collapsed, healthy = classes["collapsed"], classes["healthy"]
             cells = []
             for k in ("rotation_index", "d_hessian_max", "grad_norm"):
                 v = entry[k][s]
                 med = lambda m: f"{np.median(v[m]):.3g}" if m.any() else "-"
                 cells.append(f"{med(collapsed)} | {med(healthy)}")
             lines.append([label, f"{collapsed.sum()}/{ok.sum()}", *cells])
-    widths = [max(len(head[i]), *(len(l[i]) for l in lines)) for i in range(len(head))]
-    fmt = lambda c: " | ".join(x.ljust(w) for x, w in zip(c, widths))
-    return "\n".join([fmt(head), "-+-".join("-" * w for w in widths), *map(fmt, lines),
-                      "medians over runs; collapsed: fewer modes covered than the target has"])
+    return render_table(head, lines,
+                        footer="medians over runs; collapsed: fewer modes covered than the target has")
 
 
 def save_analysis(analysis: dict[str, Any], out_dir: str) -> list[str]:
