@@ -54,7 +54,25 @@ def is_complete(folder: str) -> bool:
     return len(present_result_files(folder)) == len(RESULT_FILES)
 
 
-def main() -> None:
+def load_options(path: str, parser: argparse.ArgumentParser) -> dict:
+    """The options in a TOML file (keys: this script's long option names), checked against the
+    parser; exits with one clear line on a bad file or key."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        parser.error(f"--config {path}: {e}")
+    known = {a.dest for a in parser._actions} - {"help", "config"}
+    values = {k.replace("-", "_"): v for k, v in data.items()}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        parser.error(f"--config {path}: unknown option(s) {unknown}; allowed: {sorted(known)}")
+    return values
+
+
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seeds", type=int, default=32)
     p.add_argument("--steps", type=int, default=4000)
@@ -69,7 +87,18 @@ def main() -> None:
                         "this command left in --out")
     p.add_argument("--report", action="store_true",
                    help="train nothing: print the table of the remedies finished in --out so far")
-    args = p.parse_args()
+    p.add_argument("--config", metavar="FILE.toml",
+                   help="defaults from a TOML file of these options (configs/remedy_table_*.toml); "
+                        "flags on the command line win")
+    return p
+
+
+def main(argv=None) -> None:
+    p = build_parser()
+    args = p.parse_args(argv)
+    if args.config:
+        p.set_defaults(**load_options(args.config, p))
+        args = p.parse_args(argv)
     names = [folder_name(s) for s in args.remedies]
     if len(set(names)) != len(names):
         p.error(f"--remedies must be distinct, got {args.remedies}")
