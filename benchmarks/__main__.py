@@ -27,6 +27,9 @@ QUICK_RUNS, QUICK_SIZES = [1, 64], ["32/64"]
 _words = lambda xs: " ".join(map(str, xs))
 
 
+# the CLI cell, like (c), keeps its best whole run: one CLI run on a 2-core machine varies by ~5%
+CLI_REPEATS = 2
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks",
@@ -99,7 +102,8 @@ def measure_row(size: Size, runs: int, args: argparse.Namespace, say) -> dict:
     cell["c"] = harness.run_cell(mcjax_cells.cell_programs, wait, size=size, runs=runs, steps=steps,
                                  budget=args.block_budget, repeats=args.repeats,
                                  cpu_devices=args.cpu_devices)
-    cell["cli"] = mcjax_cells.run_cli(size, runs, steps, args.cpu_devices, wait)
+    cell["cli"] = mcjax_cells.run_cli(size, runs, steps, args.cpu_devices, wait,
+                                      repeats=min(args.repeats, CLI_REPEATS))
     say(f"{size.label} R={runs}: a {cell['a']['rate']:.0f}  b {cell['b']['rate']:.0f}  "
         f"c' {cell['dcgan']['rate']:.0f}  |  {steps} steps: c {cell['c']['rate']:.0f}  "
         f"CLI {cell['cli']['rate']:.0f} run-steps/s  ({cell['c']['platform']} / "

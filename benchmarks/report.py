@@ -79,7 +79,8 @@ def _sweep_table(cells: list[dict]) -> list[str]:
             "(c) and CLI: `mcjax sweep --remedy gan --width W --depth D --batch-size B --seeds R "
             "--steps S` (log every 200 steps, 2,500 evaluation samples: the CLI's defaults; a fresh "
             "batch for the generator step). CLI rate: its --json run_steps_per_s (wall clock minus "
-            "compile, checkpoint writes included); CLI wall s: the whole process, start-up and "
+            "compile, checkpoint writes included), the best of its invocations as (c) keeps its "
+            "best run (every rate in the JSON); CLI wall s: the whole process, start-up and "
             "saving included. c/c': what the sweep's evaluations and fresh batch cost."]
 
 

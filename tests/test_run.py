@@ -60,3 +60,23 @@ def test_bad_specs_are_refused_before_anything_is_written(tmp_path):
     assert not any(tmp_path.iterdir())
     with pytest.raises(ConfigError, match=r"unknown run spec field\(s\) \['stesp'\]"):
         RunSpec.from_dict({"stesp": 3})
+
+
+def test_a_folder_in_use_by_another_run_is_refused(tmp_path, capsys):
+    import os
+
+    from mcjax.cli import main
+    from mcjax.core.run import FolderLock
+
+    out = tmp_path / "o"
+    with FolderLock(str(out)) as held:  # as another process's run holds it
+        held.claim()
+        with pytest.raises(ConfigError, match=rf"in use by another mcjax process \(pid {os.getpid()}\)"):
+            run(TINY, str(out), progress=False, figures=False, cache=False)
+        args = ["sweep", "--steps", "20", "--log-every", "10", "--seeds", "1", "--width", "8",
+                "--depth", "1", "--batch-size", "16", "--eval-samples", "100", "--no-progress",
+                "--no-figures", "--no-cache", "--remedy", "gan", "--out", str(out)]
+        assert main(args) == 2
+        assert "in use by another mcjax process" in capsys.readouterr().err
+        assert not (out / "sweep.json").exists()  # the refused run wrote nothing
+    assert main(args) == 0  # released: the folder is free again

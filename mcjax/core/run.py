@@ -24,7 +24,7 @@ from mcjax._validation import ConfigError, check_choice
 from mcjax.core.results import SweepResult, atomic_write, check_out_dir
 
 __all__ = ["run", "RunOutput", "Spec", "register_spec", "load_spec", "SWEEP_FILE", "CHECKPOINTS",
-           "SPECS", "StopOnInterrupt"]
+           "SPECS", "StopOnInterrupt", "FolderLock"]
 
 SWEEP_FILE = "sweep.json"
 CHECKPOINTS = "checkpoints"
@@ -106,6 +106,53 @@ def _resume_spec(spec: Any, out_dir: str | None) -> tuple[Any, bool]:
     return saved, True
 
 
+LOCK_FILE = ".mcjax.lock"
+
+
+class FolderLock:
+    """An exclusive lock on an output folder for the length of a run (``fcntl.flock`` on
+    ``OUT/.mcjax.lock``; the kernel drops it when the process ends, even by SIGKILL), so two
+    processes never write one folder. A no-op where ``fcntl`` does not exist."""
+
+    def __init__(self, out_dir: str, enabled: bool = True):
+        self.out_dir, self.enabled, self._f = out_dir, enabled, None
+
+    def __enter__(self):
+        if not self.enabled:
+            return self
+        try:
+            import fcntl
+        except ImportError:
+            return self
+        if os.path.exists(self.out_dir) and not os.path.isdir(self.out_dir):
+            raise ConfigError(f"output path {self.out_dir!r} exists and is not a folder")
+        os.makedirs(self.out_dir, exist_ok=True)
+        self._f = open(os.path.join(self.out_dir, LOCK_FILE), "a+")
+        try:
+            fcntl.flock(self._f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._f.seek(0)
+            holder = self._f.read().strip() or "?"
+            self._f.close()
+            self._f = None
+            raise ConfigError(f"output folder {self.out_dir!r} is in use by another mcjax process "
+                              f"(pid {holder}); wait for it to finish or choose another --out") from None
+        return self
+
+    def claim(self) -> None:
+        """Records this process's id in the lock file (named to a process refused the lock)."""
+        if self._f is not None:
+            self._f.seek(0)
+            self._f.truncate()
+            self._f.write(str(os.getpid()))
+            self._f.flush()
+
+    def __exit__(self, *exc):
+        if self._f is not None:
+            self._f.close()  # closing releases the lock
+        return False
+
+
 def _start_folder(spec: Any, out_dir: str, overwrite: bool, main_process: bool) -> None:
     """Refuses a folder with results or an unfinished sweep (unless ``overwrite``), then writes the
     spec to ``sweep.json``."""
@@ -154,7 +201,6 @@ def run(spec: Any = None, out_dir: str | None = None, *, resume: bool = False,
       >>> print(out.result.table())
     """
     from mcjax.core.sharding import initialize_distributed, is_main_process, use_cpu_cores
-    from mcjax.core.sweep import Interrupted, run_sweep
 
     if spec is None and not resume:
         raise ConfigError("run needs a spec (or resume=True and the folder of a sweep to continue)")
@@ -167,8 +213,19 @@ def run(spec: Any = None, out_dir: str | None = None, *, resume: bool = False,
     experiments = spec.experiments()
     out_dir = out_dir or os.path.join(
         "mcjax-out", f"{spec.name()}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}")
-    if not resuming:
-        _start_folder(spec, out_dir, overwrite, is_main_process())
+    with FolderLock(out_dir, enabled=is_main_process()) as lock:
+        if not resuming:
+            _start_folder(spec, out_dir, overwrite, is_main_process())
+        lock.claim()
+        return _train_and_save(spec, experiments, out_dir, resuming, progress=progress,
+                               figures=figures, cache=cache, stream=stream, on_chunk=on_chunk)
+
+
+def _train_and_save(spec, experiments, out_dir, resuming, *, progress, figures, cache, stream,
+                    on_chunk) -> RunOutput:
+    from mcjax.core.sharding import is_main_process
+    from mcjax.core.sweep import Interrupted, run_sweep
+
     if cache:
         from mcjax.core.cache import enable_compilation_cache
 
