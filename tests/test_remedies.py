@@ -251,6 +251,13 @@ def test_dragan_is_a_registered_remedy_that_trains():
     assert hist["modes_covered"].shape == (cfg.n_logs,) and not bool(state.diverged)
 
 
+def test_terms_combine_in_a_spec():
+    cfg, _ = apply_remedy("gan:terms=dragan+mode-seeking", BASE)
+    assert cfg.terms == ("dragan", "mode-seeking")
+    with pytest.raises(ConfigError, match="unknown loss term 'x'; allowed: entropy, mode-seeking, dragan"):
+        apply_remedy("entropy:terms=x", BASE)
+
+
 def test_configs_saved_with_the_old_term_switches_load():
     old = {k: v for k, v in Config().to_dict().items() if k != "terms"}
     assert Config.from_dict({**old, "entropy": True, "mode_seeking": False}).terms == ("entropy",)

@@ -80,3 +80,28 @@ def test_a_folder_in_use_by_another_run_is_refused(tmp_path, capsys):
         assert "in use by another mcjax process" in capsys.readouterr().err
         assert not (out / "sweep.json").exists()  # the refused run wrote nothing
     assert main(args) == 0  # released: the folder is free again
+
+
+def test_a_damaged_checkpoint_is_named_and_deleting_it_retrains(tmp_path):
+    out = tmp_path / "o"
+    first = run(TINY, str(out), progress=False, figures=False, cache=False).result
+    (out / "summary.json").unlink()  # unfinished again
+    ckpt = out / "checkpoints" / "experiment-000.npz"
+    ckpt.write_bytes(ckpt.read_bytes()[:100])  # cut short by something outside mcjax
+    with pytest.raises(ConfigError, match="experiment-000.npz' is damaged .*delete it and resume"):
+        run(None, str(out), resume=True, progress=False, figures=False, cache=False)
+    ckpt.unlink()
+    again = run(None, str(out), resume=True, progress=False, figures=False, cache=False).result
+    assert again.table() == first.table()  # retrained from its start: the same runs
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("config.json", b"{", "config.json is damaged"),
+    ("results.npz", b"PK\x03\x04 cut", "its results are damaged"),
+])
+def test_damaged_result_files_are_named(tmp_path, name, content, message):
+    out = tmp_path / "o"
+    run(TINY, str(out), progress=False, figures=False, cache=False)
+    (out / name).write_bytes(content)
+    with pytest.raises(ConfigError, match=message):
+        SweepResult.load(str(out))

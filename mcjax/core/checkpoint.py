@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import zipfile
 from typing import Any
 
 import jax
@@ -94,9 +95,13 @@ def load_checkpoint(path: str, abstract_state: Any, expect: dict[str, Any]
     Raises:
       ConfigError: the file is from another format version or another sweep.
     """
-    with np.load(path) as z:
-        data = {k: z[k] for k in z.files}
-    meta = json.loads(bytes(data.pop("meta")).decode())
+    try:
+        with np.load(path) as z:
+            data = {k: z[k] for k in z.files}
+        meta = json.loads(bytes(data.pop("meta")).decode())
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise ConfigError(f"checkpoint {path!r} is damaged ({type(e).__name__}: {e}); delete it and "
+                          "resume again to retrain that experiment from its start") from None
     if meta.get("checkpoint_version") != CHECKPOINT_VERSION:
         raise ConfigError(f"checkpoint {path!r} has format version {meta.get('checkpoint_version')!r}; "
                           f"this mcjax reads version {CHECKPOINT_VERSION}")

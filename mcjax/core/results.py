@@ -13,6 +13,7 @@ import io
 import json
 import os
 import tempfile
+import zipfile
 from typing import Any
 
 import numpy as np
@@ -204,37 +205,47 @@ class SweepResult:
         missing = [f for f in RESULT_FILES if f not in present]
         if missing:
             raise ConfigError(f"{out_dir!r} holds no complete mcjax result (missing {', '.join(missing)})")
-        with open(os.path.join(out_dir, "config.json")) as f:
-            meta = json.load(f)
-        version = meta.get("format_version")
+        try:
+            with open(os.path.join(out_dir, "config.json")) as f:
+                meta = json.load(f)
+            version = meta.get("format_version")
+        except (OSError, ValueError, AttributeError) as e:
+            raise ConfigError(f"{out_dir!r}: config.json is damaged ({type(e).__name__}: {e})") from None
         if version != FORMAT_VERSION:
             raise ConfigError(
                 f"{out_dir!r} has result format version {version!r}; this mcjax reads version "
                 f"{FORMAT_VERSION}"
             )
-        groups = []
-        with np.load(os.path.join(out_dir, "results.npz")) as z:
-            arrays = {k: z[k] for k in z.files}
-        for m in meta["groups"]:
-            p = m["label"] + "/"
-            sub = lambda prefix: {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-            groups.append(GroupResult(
-                label=m["label"],
-                config=config_from_dict(m["config"], m.get("system", "gan")),
-                setting_labels=m["setting_labels"],
-                hparams=sub(p + "hparams/"),
-                seeds=arrays[p + "seeds"],
-                log_steps=arrays[p + "log_steps"],
-                history=sub(p + "history/"),
-                samples=arrays[p + "samples"],
-                diverged=arrays[p + "diverged"],
-                diverged_step=arrays[p + "diverged_step"],
-                target=m["target"],
-                compile_s=m["compile_s"],
-                run_s=m["run_s"],
-                platform=m.get("platform", ""),
-            ))
-        return cls(groups=groups)
+        try:
+            with np.load(os.path.join(out_dir, "results.npz")) as z:
+                arrays = {k: z[k] for k in z.files}
+            return cls(groups=[_group(m, arrays) for m in meta["groups"]])
+        except ConfigError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as e:
+            raise ConfigError(f"{out_dir!r}: its results are damaged ({type(e).__name__}: {e})") from None
+
+
+def _group(m: dict, arrays: dict) -> GroupResult:
+    """One group of a saved result from its ``config.json`` entry and the npz arrays."""
+    p = m["label"] + "/"
+    sub = lambda prefix: {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+    return GroupResult(
+        label=m["label"],
+        config=config_from_dict(m["config"], m.get("system", "gan")),
+        setting_labels=m["setting_labels"],
+        hparams=sub(p + "hparams/"),
+        seeds=arrays[p + "seeds"],
+        log_steps=arrays[p + "log_steps"],
+        history=sub(p + "history/"),
+        samples=arrays[p + "samples"],
+        diverged=arrays[p + "diverged"],
+        diverged_step=arrays[p + "diverged_step"],
+        target=m["target"],
+        compile_s=m["compile_s"],
+        run_s=m["run_s"],
+        platform=m.get("platform", ""),
+    )
 
 
 def _cell(x: np.ndarray, style: str, digits: int) -> str:

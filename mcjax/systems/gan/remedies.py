@@ -146,6 +146,8 @@ def _convert(field: str, text: str) -> Any:
         if low in ("0", "false", "no", "off"):
             return False
         raise ConfigError(f"{field} takes true/false, got {text!r}")
+    if ftype in ("tuple", tuple):  # names joined by '+', e.g. terms=dragan+mode-seeking
+        return tuple(text.split("+"))
     return text
 
 
