@@ -111,8 +111,9 @@ def spec_from_args(args):
     return RunSpec(**values)
 
 
+# how to run, not what: kept out of a --config file
 _RUN_ONLY = ("json", "no_progress", "no_figures", "no_cache", "resume", "config", "overwrite",
-             "distributed", "coordinator", "num_processes", "process_id", "command", "out")
+             "distributed", "coordinator", "num_processes", "process_id", "command")
 
 
 def _load_config_file(path: str, parser: argparse.ArgumentParser) -> dict:
@@ -129,7 +130,7 @@ def _load_config_file(path: str, parser: argparse.ArgumentParser) -> dict:
     sweep_parser = next(a for a in parser._subparsers._group_actions[0].choices.values()
                         if a.prog.endswith("sweep"))
     known = {a.dest: a for a in sweep_parser._actions
-             if a.dest not in ("help",) + tuple(k for k in _RUN_ONLY if k != "out")}
+             if a.dest not in ("help",) + _RUN_ONLY}
     values = {}
     for key, value in data.items():
         dest = key.replace("-", "_")
