@@ -1,7 +1,6 @@
 """The ``mcjax`` command: bad input exits 2 with one clear line; --json; results never overwritten."""
 import json
 import os
-import re
 import subprocess
 import sys
 
