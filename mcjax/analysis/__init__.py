@@ -3,8 +3,18 @@
 ``curvature``: Hessian-vector products, Lanczos/Arnoldi, top-k Hessian eigenvalues, spectral
 density (SLQ), Hutchinson trace. ``dynamics``: the game Jacobian (dense and matrix-free), its
 eigenvalues, the Helmholtz split, the rotation index and the path-angle. ``games``: Dirac-GAN,
-bilinear and potential games, and a GAN configuration as a game.
+bilinear and potential games, and a GAN configuration as a game. ``collapse``: measurements of
+the mechanisms of collapse per run (mode flux, critic field, generator stretch, mode hopping).
 """
+
+from .collapse import CriticField as CriticField
+from .collapse import GeneratorStretch as GeneratorStretch
+from .collapse import ModeHopping as ModeHopping
+from .collapse import critic_field as critic_field
+from .collapse import generator_stretch as generator_stretch
+from .collapse import mode_flux as mode_flux
+from .collapse import mode_hopping as mode_hopping
+from .collapse import soft_occupancy as soft_occupancy
 
 from .curvature import Estimate as Estimate
 from .curvature import Krylov as Krylov
