@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"generated samples per evaluation (default {d.eval_samples}, as in VEEGAN/PacGAN)")
     s.add_argument("--log-dynamics", action="store_true",
                    help="also log rotation index, Hessian extremes and ||xi|| every --log-every steps")
+    s.add_argument("--log-collapse", action="store_true",
+                   help="also log mode flux, critic field and generator stretch every --log-every steps")
     s.add_argument("--dynamics-probes", type=int, default=d.dynamics_probes,
                    help=f"probes of the rotation index with --log-dynamics (default {d.dynamics_probes})")
     s.add_argument("--lanczos-order", type=int, default=d.lanczos_order,

@@ -77,3 +77,46 @@ def test_mode_hopping_on_a_hand_made_sequence():
     assert got.changes == 2  # 0 -> 1, then (gap) 1 -> 2; 1 -> 1 across the gap is no change
     assert got.dwell == {0: [2], 1: [3, 1], 2: [1]}
     assert mode_hopping(np.zeros((4, 3))) == (0, {})
+
+
+def test_logged_collapse_measurements_equal_a_direct_computation():
+    from mcjax import Config, apply_remedy, make_hparams
+    from mcjax.analysis.collapse import critic_field as field_fn
+    from mcjax.systems.gan.engine import make_trainer
+
+    cfg, hp = apply_remedy("pacgan:pack=2", Config(steps=20, log_every=10, width=8, depth=1,
+                                                   batch_size=16, latent_dim=3, eval_samples=101,
+                                                   keep_samples=4, log_collapse=True))
+    hp = make_hparams(**hp)
+    trainer = make_trainer(cfg)
+    state, hist = jax.jit(trainer.train)(hp, jax.random.key(3))
+    k = cfg.make_target().n_modes
+    assert hist["mode_flux"].shape == (2, k) and hist["stretch_max"].shape == (2,)
+    # mode flux conserves mass; every measurement is finite
+    np.testing.assert_allclose(np.sum(hist["mode_flux"], axis=1), 0.0, atol=1e-6)
+    for name in ("critic_grad_real", "critic_grad_fake", "toward_uncovered", "stretch_mean"):
+        assert np.all(np.isfinite(hist[name])), name
+    # the last entry, recomputed from the final state by hand
+    z = jax.random.normal(jax.random.clone(state.eval_key), (cfg.eval_samples, cfg.latent_dim))
+    gen = lambda p, zz: nets.generator(8, 1, 2).apply(p, zz)
+    stretch = generator_stretch(gen, state.g_params, z[:101])
+    np.testing.assert_allclose(hist["stretch_max"][-1], stretch.max, rtol=1e-5)  # float32 order
+    crit = nets.critic(8, 1)
+    critic = lambda x: crit.apply(state.d_params, x.reshape(x.shape[0] // 2, 4))[0]
+    key = jax.random.fold_in(jax.random.fold_in(state.eval_key, state.step), 1)
+    real = cfg.make_target().sample(jax.random.split(key)[1], 100)
+    covered = hist["mode_counts"][-1] > 0
+    want = field_fn(critic, real, gen(state.g_params, z[:100]), cfg.make_target().means, covered)
+    np.testing.assert_allclose(hist["critic_grad_fake"][-1], want.fake_norm, rtol=1e-5)
+    np.testing.assert_allclose(hist["critic_grad_real"][-1], want.real_norm, rtol=1e-5)
+    np.testing.assert_allclose(hist["toward_uncovered"][-1], want.toward_uncovered, atol=1e-6)
+    # mode flux: the generator's gradient on the log's batch, through its Adam update, by hand
+    from mcjax.systems.gan.optimizers import make_optimizer
+
+    k_loss = jax.random.split(jax.random.clone(key))[0]
+    grads = jax.grad(trainer.generator_loss)(state.g_params, state.d_params, hp, k_loss, state.step,
+                                             state.wrappers, state.d_opt)
+    update, _ = make_optimizer("adam", hp.lr_g, hp).update(grads, state.g_opt, state.g_params)
+    scale = 0.25 * 2 * 2.0 * np.sin(np.pi / 8)  # a quarter of the ring's neighbour distance
+    want_flux = mode_flux(gen, state.g_params, update, z, cfg.make_target().means, scale)
+    np.testing.assert_allclose(hist["mode_flux"][-1], want_flux, rtol=1e-4, atol=1e-7)  # float32 order

@@ -4,7 +4,8 @@
 density (SLQ), Hutchinson trace. ``dynamics``: the game Jacobian (dense and matrix-free), its
 eigenvalues, the Helmholtz split, the rotation index and the path-angle. ``games``: Dirac-GAN,
 bilinear and potential games, and a GAN configuration as a game. ``collapse``: measurements of
-the mechanisms of collapse per run (mode flux, critic field, generator stretch, mode hopping).
+the mechanisms of collapse per run (mode flux, critic field, generator stretch, mode hopping). ``prediction``: ROC AUC with
+bootstrap intervals, for whether a measurement predicts which run collapses.
 """
 
 from .collapse import CriticField as CriticField
@@ -15,6 +16,9 @@ from .collapse import generator_stretch as generator_stretch
 from .collapse import mode_flux as mode_flux
 from .collapse import mode_hopping as mode_hopping
 from .collapse import soft_occupancy as soft_occupancy
+from .prediction import AucInterval as AucInterval
+from .prediction import auc as auc
+from .prediction import bootstrap_auc as bootstrap_auc
 
 from .curvature import Estimate as Estimate
 from .curvature import Krylov as Krylov

@@ -73,6 +73,9 @@ class Config:
       log_dynamics: also log, every ``log_every`` steps inside the scan, the rotation index
         (``dynamics_probes`` probes), each player's top and bottom Hessian eigenvalue (Lanczos of
         order ``lanczos_order``) and ``||xi||``; see ``mcjax.analysis``.
+      log_collapse: also log, every ``log_every`` steps, the measurements of collapse mechanisms
+        of ``mcjax.analysis.collapse`` (mode flux per mode, critic field, generator stretch); see
+        ``mcjax.systems.gan.engine``'s ``_collapse_fn``.
       optimizer: ``adam`` (lr, beta1, beta2), ``rmsprop`` (lr, decay = beta2), ``sgd``
         (lr, momentum = beta1), ``muon`` (lr, momentum = beta1; Adam with beta1, beta2 on
         non-matrix parameters) or ``kron`` (PSGD Kron, a Kronecker-factored Shampoo-family
@@ -112,6 +115,7 @@ class Config:
     reuse_fake: bool = False
     ema: bool = False
     log_dynamics: bool = False
+    log_collapse: bool = False
     dynamics_probes: int = 4
     lanczos_order: int = 10
     optimizer: str = "adam"

@@ -76,6 +76,8 @@ class Game(NamedTuple):
       generate: ``(g_params, z) -> samples``.
       optimizers: ``(hparams) -> (g_tx, d_tx)``.
       constrain: ``(d_params, hparams) -> d_params``: the critic's constraint (weight clipping).
+      critic_logits: ``(d_params, wrappers=()) -> (x [n, D] -> logits [n / m])``: the (wrapped)
+        critic on points, packed by ``m = Config.pack``.
     """
 
     critic_loss: Callable
@@ -87,6 +89,7 @@ class Game(NamedTuple):
     generate: Callable
     optimizers: Callable
     constrain: Callable
+    critic_logits: Callable
 
 
 class Trainer(NamedTuple):
@@ -159,6 +162,10 @@ def make_game(cfg: Config, target: Any, gen: Any, crit: Any, wrapper_parts: tupl
         d_params = _critic_view(wrapper_parts, d_params, states)
         return lambda packed: crit.apply(d_params, packed)
 
+    def critic_logits(d_params, wrappers=()):
+        D = critic_on(d_params, wrappers)
+        return lambda x: D(pack(x))[0]
+
     def critic_z(key):
         return jax.random.normal(jax.random.split(key, 5)[1], (B * M, L))
 
@@ -218,7 +225,8 @@ def make_game(cfg: Config, target: Any, gen: Any, crit: Any, wrapper_parts: tupl
 
     return Game(critic_loss=critic_loss, generator_loss=generator_loss,
                 generator_head=generator_head, critic_update=critic_update, xi=xi,
-                critic_z=critic_z, generate=generate, optimizers=optimizers, constrain=constrain)
+                critic_z=critic_z, generate=generate, optimizers=optimizers, constrain=constrain,
+                critic_logits=critic_logits)
 
 
 def _dynamics_fn(cfg: Config, game: Game) -> Callable:
@@ -257,6 +265,52 @@ def _dynamics_fn(cfg: Config, game: Game) -> Callable:
         }
 
     return dynamics
+
+
+STRETCH_LATENTS = 256  # latents of the generator-stretch Jacobians per log (a dense [D, L] each)
+
+
+def _collapse_fn(cfg: Config, game: Game, target: Any) -> Callable:
+    """``(hparams, state, stats) -> dict``: the collapse measurements of ``mcjax.analysis.collapse``
+    at ``state``, on one batch fixed by ``(eval_key, step)``.
+
+    * ``mode_flux [K]``: along the generator's update that its optimizer would make from the
+      generator's gradient on that batch (against the current critic), on the evaluation
+      latents; soft occupancy of width a quarter of the smallest distance between two modes.
+    * ``critic_grad_real``, ``critic_grad_fake``: mean ``||grad_x D||`` at a real batch and at the
+      evaluation samples; ``toward_uncovered``: the share of evaluation samples whose force
+      ``grad_x D`` points toward a mode not covered (``stats["mode_counts"] == 0``).
+    * ``stretch_mean``, ``stretch_max``: ``||dG/dz||_F`` over the first ``STRETCH_LATENTS``
+      evaluation latents.
+    """
+    from mcjax.analysis import collapse
+
+    means = jnp.asarray(target.means)
+    d = jnp.sqrt(jnp.sum((means[:, None] - means[None]) ** 2, axis=-1))
+    scale = 0.25 * float(jnp.min(jnp.where(jnp.eye(means.shape[0], dtype=bool), jnp.inf, d)))
+
+    def measure(hp: HParams, state: TrainState, stats: dict) -> dict:
+        key = jax.random.fold_in(jax.random.fold_in(state.eval_key, state.step), 1)
+        k_loss, k_real = jax.random.split(key)
+        z = jax.random.normal(jax.random.clone(state.eval_key), (cfg.eval_samples, cfg.latent_dim))
+        ws = state.wrappers
+        grads = jax.grad(game.generator_loss)(state.g_params, state.d_params, hp, k_loss,
+                                              state.step, ws, state.d_opt)
+        g_tx, _ = game.optimizers(hp)
+        update, _ = g_tx.update(grads, state.g_opt, state.g_params)
+        flux = collapse.mode_flux(game.generate, state.g_params, update, z, means, scale)
+        n = (cfg.eval_samples // cfg.pack) * cfg.pack  # whole packs only
+        critic = game.critic_logits(state.d_params, ws)
+        real = target.sample(k_real, n)
+        field = collapse.critic_field(critic, real, game.generate(state.g_params, z[:n]), means,
+                                      stats["mode_counts"] > 0)
+        stretch = collapse.generator_stretch(game.generate, state.g_params,
+                                             z[: min(STRETCH_LATENTS, cfg.eval_samples)])
+        return {"mode_flux": flux, "critic_grad_real": field.real_norm,
+                "critic_grad_fake": field.fake_norm, "toward_uncovered": field.toward_uncovered,
+                "stretch_mean": stretch.mean, "stretch_max": stretch.max}
+
+    return measure
 
 
 def _part_keys(parts: tuple, key: jax.Array) -> list:
@@ -323,6 +377,7 @@ def make_trainer(config: Config) -> Trainer:
         return stats, samples
 
     dynamics = _dynamics_fn(cfg, game)
+    collapse_stats = _collapse_fn(cfg, game, target) if cfg.log_collapse else None
 
     def advance(hp: HParams, state: TrainState, n_logs: int):
         def interval(state, _):
@@ -332,6 +387,8 @@ def make_trainer(config: Config) -> Trainer:
             stats, _ = evaluate(state)
             if cfg.log_dynamics:
                 stats.update(dynamics(hp, state))
+            if collapse_stats is not None:
+                stats.update(collapse_stats(hp, state, stats))
             record = dict(stats, step=state.step, d_loss=jnp.mean(d_values),
                           g_loss=jnp.mean(g_values), diverged=state.diverged)
             return state, record

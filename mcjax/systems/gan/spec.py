@@ -47,6 +47,7 @@ class RunSpec:
       keep_samples: final samples kept per run for figures (``None``: ``min(512, eval_samples)``).
       log_dynamics, dynamics_probes, lanczos_order: log rotation index, Hessian extremes and
         ``||xi||`` inside the scan (``Config.log_dynamics``).
+      log_collapse: log mode flux, critic field and generator stretch (``Config.log_collapse``).
       seeds: seeds ``0..seeds-1`` per setting.
     """
 
@@ -68,6 +69,7 @@ class RunSpec:
     eval_samples: int = 2500
     keep_samples: int | None = None
     log_dynamics: bool = False
+    log_collapse: bool = False
     dynamics_probes: int = 4
     lanczos_order: int = 10
 
@@ -98,7 +100,8 @@ class RunSpec:
             target=self.target, optimizer=self.optimizer, steps=self.steps,
             batch_size=self.batch_size, width=self.width, depth=self.depth,
             latent_dim=self.latent_dim, log_every=self.log_every, eval_samples=self.eval_samples,
-            log_dynamics=self.log_dynamics, dynamics_probes=self.dynamics_probes,
+            log_dynamics=self.log_dynamics, log_collapse=self.log_collapse,
+            dynamics_probes=self.dynamics_probes,
             lanczos_order=self.lanczos_order,
             keep_samples=(self.keep_samples if self.keep_samples is not None else
                           min(Config().keep_samples, self.eval_samples) if self.eval_samples > 0 else 1),
