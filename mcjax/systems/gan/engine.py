@@ -18,6 +18,7 @@ from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from mcjax.systems.gan import losses, nets
@@ -285,9 +286,10 @@ def _collapse_fn(cfg: Config, game: Game, target: Any) -> Callable:
     """
     from mcjax.analysis import collapse
 
+    centres = np.asarray(target.means, np.float64)
+    d = np.sqrt(np.sum((centres[:, None] - centres[None]) ** 2, axis=-1))
+    scale = 0.25 * float(np.min(d + np.diag(np.full(len(centres), np.inf))))
     means = jnp.asarray(target.means)
-    d = jnp.sqrt(jnp.sum((means[:, None] - means[None]) ** 2, axis=-1))
-    scale = 0.25 * float(jnp.min(jnp.where(jnp.eye(means.shape[0], dtype=bool), jnp.inf, d)))
 
     def measure(hp: HParams, state: TrainState, stats: dict) -> dict:
         key = jax.random.fold_in(jax.random.fold_in(state.eval_key, state.step), 1)
