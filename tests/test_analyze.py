@@ -8,12 +8,14 @@ from mcjax import SweepResult, make_hparams
 from mcjax.cli import main
 from mcjax.systems.gan.engine import make_trainer
 
+TINY_SWEEP = ["--steps", "20", "--log-every", "10", "--seeds", "2", "--width", "8", "--depth", "1",
+              "--batch-size", "16", "--latent-dim", "2", "--eval-samples", "100", "--remedy", "gan",
+              "--no-progress", "--no-figures", "--no-cache"]
+
 
 def test_analyze_matches_direct_computation(tmp_path, capsys):
     out = tmp_path / "o"
-    args = ["sweep", "--steps", "20", "--log-every", "10", "--seeds", "2", "--width", "8", "--depth", "1",
-            "--batch-size", "16", "--latent-dim", "2", "--eval-samples", "100", "--remedy", "gan",
-            "--no-progress", "--no-figures", "--no-cache", "--out", str(out)]
+    args = ["sweep", *TINY_SWEEP, "--out", str(out)]
     assert main(args) == 0
     capsys.readouterr()
     assert main(["analyze", str(out)]) == 0
@@ -44,9 +46,7 @@ def test_analyze_reads_a_sweep_saved_before_an_hparams_field_existed(tmp_path, c
     import io
 
     out = tmp_path / "o"
-    args = ["sweep", "--steps", "20", "--log-every", "10", "--seeds", "2", "--width", "8", "--depth", "1",
-            "--batch-size", "16", "--latent-dim", "2", "--eval-samples", "100", "--remedy", "gan",
-            "--no-progress", "--no-figures", "--no-cache", "--out", str(out)]
+    args = ["sweep", *TINY_SWEEP, "--out", str(out)]
     assert main(args) == 0
     assert main(["analyze", str(out)]) == 0
     want = json.loads((out / "analysis.json").read_text())["gan"]

@@ -272,8 +272,9 @@ STRETCH_LATENTS = 256  # latents of the generator-stretch Jacobians per log (a d
 
 
 def _collapse_fn(cfg: Config, game: Game, target: Any) -> Callable:
-    """``(hparams, state, stats) -> dict``: the collapse measurements of ``mcjax.analysis.collapse``
-    at ``state``, on one batch fixed by ``(eval_key, step)``.
+    """``(hparams, state, stats, samples) -> dict``: the collapse measurements of
+    ``mcjax.analysis.collapse`` at ``state``, on one batch fixed by ``(eval_key, step)``; ``stats``
+    and ``samples`` are ``evaluate(state)``'s (the generator on the evaluation latents).
 
     * ``mode_flux [K]``: along the generator's update that its optimizer would make from the
       generator's gradient on that batch (against the current critic), on the evaluation
@@ -291,7 +292,7 @@ def _collapse_fn(cfg: Config, game: Game, target: Any) -> Callable:
     scale = 0.25 * float(np.min(d + np.diag(np.full(len(centres), np.inf))))
     means = jnp.asarray(target.means)
 
-    def measure(hp: HParams, state: TrainState, stats: dict) -> dict:
+    def measure(hp: HParams, state: TrainState, stats: dict, samples: jax.Array) -> dict:
         key = jax.random.fold_in(jax.random.fold_in(state.eval_key, state.step), 1)
         k_loss, k_real = jax.random.split(key)
         z = jax.random.normal(jax.random.clone(state.eval_key), (cfg.eval_samples, cfg.latent_dim))
@@ -304,7 +305,7 @@ def _collapse_fn(cfg: Config, game: Game, target: Any) -> Callable:
         n = (cfg.eval_samples // cfg.pack) * cfg.pack  # whole packs only
         critic = game.critic_logits(state.d_params, ws)
         real = target.sample(k_real, n)
-        field = collapse.critic_field(critic, real, game.generate(state.g_params, z[:n]), means,
+        field = collapse.critic_field(critic, real, samples[:n], means,
                                       stats["mode_counts"] > 0)
         stretch = collapse.generator_stretch(game.generate, state.g_params,
                                              z[: min(STRETCH_LATENTS, cfg.eval_samples)])
@@ -386,11 +387,11 @@ def make_trainer(config: Config) -> Trainer:
             state, (d_values, g_values) = jax.lax.scan(
                 lambda s, _: step(hp, s), state, None, length=cfg.log_every
             )
-            stats, _ = evaluate(state)
+            stats, samples = evaluate(state)
             if cfg.log_dynamics:
                 stats.update(dynamics(hp, state))
             if collapse_stats is not None:
-                stats.update(collapse_stats(hp, state, stats))
+                stats.update(collapse_stats(hp, state, stats, samples))
             record = dict(stats, step=state.step, d_loss=jnp.mean(d_values),
                           g_loss=jnp.mean(g_values), diverged=state.diverged)
             return state, record
