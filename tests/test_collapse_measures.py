@@ -59,6 +59,22 @@ def test_critic_field_against_grad_at_points():
     assert float(got.toward_uncovered) == 1.0
 
 
+def test_force_field_is_the_critic_gradient_on_the_grid():
+    from mcjax.analysis.collapse import force_field
+
+    a = jnp.asarray([[2.0, 0.5], [0.5, 1.0]])
+    critic = lambda x: -0.5 * jnp.sum((x @ a) * x, axis=1) + x[:, 0]  # grad: -A x + e1
+    f = force_field(critic, (-1.0, -2.0), (3.0, 2.0), n=5)
+    np.testing.assert_allclose(f.x, [-1, 0, 1, 2, 3])
+    np.testing.assert_allclose(f.y, [-2, -1, 0, 1, 2])
+    xx, yy = np.meshgrid(f.x, f.y)
+    pts = np.stack([xx, yy], -1)
+    want = -pts @ np.asarray(a).T + np.array([1.0, 0.0])
+    np.testing.assert_allclose(f.force, want, rtol=1e-5, atol=1e-5)  # float32 gradients of O(10)
+    # row i, column j is the point (x[j], y[i]): at (3, -2) the force is -A (3, -2) + e1
+    np.testing.assert_allclose(f.force[0, 4], [-5.0 + 1.0, -1.5 + 2.0], atol=1e-5)
+
+
 def test_generator_stretch_against_a_dense_jacobian():
     generate, params, z = _gen()
     got = generator_stretch(generate, params, z[:5])

@@ -9,6 +9,8 @@ bootstrap intervals, for whether a measurement predicts which run collapses.
 """
 
 from .collapse import CriticField as CriticField
+from .collapse import ForceField as ForceField
+from .collapse import force_field as force_field
 from .collapse import GeneratorStretch as GeneratorStretch
 from .collapse import ModeHopping as ModeHopping
 from .collapse import critic_field as critic_field

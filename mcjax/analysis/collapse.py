@@ -12,13 +12,14 @@ All are pure functions of pytrees and arrays; the JAX ones are jittable and vmap
 """
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["soft_occupancy", "mode_flux", "critic_field", "CriticField", "generator_stretch",
+__all__ = ["soft_occupancy", "mode_flux", "critic_field", "CriticField",
+           "force_field", "ForceField", "generator_stretch",
            "GeneratorStretch", "mode_hopping", "ModeHopping"]
 
 
@@ -87,6 +88,27 @@ def critic_field(critic_fn: Callable, real: jax.Array, fake: jax.Array, means: j
     return CriticField(real_norm=jnp.mean(jnp.linalg.norm(g_real, axis=-1)),
                        fake_norm=jnp.mean(jnp.linalg.norm(g_fake, axis=-1)),
                        toward_uncovered=jnp.mean(toward.astype(jnp.float32)))
+
+
+class ForceField(NamedTuple):
+    """The critic's input gradient on a grid of the plane (see :func:`force_field`)."""
+
+    x: np.ndarray  # [n] grid coordinates along the first axis
+    y: np.ndarray  # [n] along the second
+    force: np.ndarray  # [n, n, 2]: grad_x D at (x[j], y[i]), row i, column j
+
+
+def force_field(critic_fn: Callable, lo: Sequence[float], hi: Sequence[float],
+                n: int = 25) -> ForceField:
+    """``grad_x D`` on an ``n x n`` grid of the box ``[lo, hi]`` of the plane: the force the critic
+    puts on a generated sample at each point (the generator ascends ``D``; see
+    :func:`critic_field`), for quiver figures. ``critic_fn``: ``x [m, 2] -> logits [m]``."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise ValueError(f"n must be an integer >= 2, got {n!r}")
+    xs, ys = np.linspace(lo[0], hi[0], n), np.linspace(lo[1], hi[1], n)
+    grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2).astype(np.float32)
+    force = jax.grad(lambda x: jnp.sum(critic_fn(x)))(jnp.asarray(grid))
+    return ForceField(xs, ys, np.asarray(force, np.float64).reshape(n, n, 2))
 
 
 class GeneratorStretch(NamedTuple):

@@ -26,7 +26,7 @@ from mcjax.core.checkpoint import checkpoint_path, load_checkpoint, restore_stat
 from mcjax.core.sharding import is_main_process, padded_runs, place_runs, run_mesh, run_sharding, to_host
 
 __all__ = ["Experiment", "Interrupted", "run_sweep", "chunk_size", "compiled_programs",
-           "place_experiment", "Placement", "state_shapes", "platform_name"]
+           "place_experiment", "Placement", "state_shapes", "platform_name", "replay"]
 
 
 class Experiment(NamedTuple):
@@ -302,3 +302,28 @@ def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int, dev
         run_s=run_s,
         platform=platform_name(mesh),
     )
+
+
+def replay(group: GroupResult, setting: int, seed: int, n_logs: int) -> tuple[Any, Any]:
+    """``(hparams, state)`` of run ``(setting, seed)`` of a finished sweep after its first ``n_logs``
+    logging intervals, trained again alone from ``(config, hparams, seed)`` (the sweep's run up to
+    float reassociation): the state a sweep does not keep, e.g. for a figure of its critic.
+
+    Raises:
+      ConfigError: ``setting``, ``seed`` or ``n_logs`` is not one of the group's.
+    """
+    cfg = group.config
+    if not 0 <= setting < group.n_settings:
+        raise ConfigError(f"setting {setting!r} not in 0..{group.n_settings - 1}")
+    if seed not in set(int(s) for s in group.seeds):
+        raise ConfigError(f"seed {seed!r} is not one of the sweep's seeds")
+    if isinstance(n_logs, bool) or not isinstance(n_logs, int) or not 0 <= n_logs <= cfg.n_logs:
+        raise ConfigError(f"n_logs must be an integer in 0..{cfg.n_logs}, got {n_logs!r}")
+    default = cfg.default_hparams()
+    values = {k: jnp.asarray(np.asarray(v)[setting], jnp.float32) for k, v in group.hparams.items()}
+    hp = type(default)(**values) if hasattr(default, "_asdict") else values
+    system = cfg.make_system()
+    state = jax.jit(system.init)(hp, jax.random.key(seed))
+    if n_logs:
+        state, _ = jax.jit(lambda h, s: system.advance(h, s, n_logs))(hp, state)
+    return hp, state
