@@ -46,3 +46,30 @@ def test_remedy_table_runs_resumes_and_reports(tmp_path):
     assert not any(line.startswith("gan ") for line in p.stdout.splitlines())
     assert "not finished yet: gan" in p.stdout and not (per / "gan").exists()
     assert (tmp_path / "t" / "ring" / "coverage.png").exists()  # drawn again, for the finished ones
+
+
+def test_predict_collapse_smoke_runs_reports_and_reanalyses(tmp_path):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               MCJAX_CACHE_DIR=str(tmp_path / "cache"))
+    cmd = [sys.executable, os.path.join(ROOT, "experiments", "predict_collapse.py"), "--smoke",
+           "--out", str(tmp_path / "p")]
+    run = lambda: subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, cwd=ROOT)
+    p = run()
+    assert p.returncode == 0, p.stderr[-2000:]
+    folder = tmp_path / "p" / "smoke"
+    with open(folder / "report.json") as f:
+        summary = json.load(f)
+    rep = summary["report"]
+    # 18 features (no dynamics logged) at 3 times, and one coverage-gain row per time
+    assert len(rep["features"]) == 18 * 3 and len(rep["gains"]) == 3
+    assert 0 < summary["collapsed"] < summary["finished"] == 32
+    assert rep["test_collapsed"] + rep["test_healthy"] == 16
+    assert all(r["p_holm"] >= r["p_value"] for r in rep["features"])
+    assert "held-out AUC" in p.stdout and "best: " in p.stdout
+    for name in ("auc_over_time.png", "force_field.png", "mode_flux.png"):
+        assert (folder / name).stat().st_size > 10_000
+    # a finished study is analysed again without training, to the same report
+    p = run()
+    assert p.returncode == 0 and "finished earlier" in p.stderr and "compile" not in p.stderr
+    with open(folder / "report.json") as f:
+        assert json.load(f)["report"] == rep

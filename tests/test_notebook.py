@@ -1,4 +1,4 @@
-"""notebooks/dynamics.ipynb runs top to bottom at its smoke size (``MCJAX_SMOKE=1``) and shows its results.
+"""notebooks/dynamics.ipynb and notebooks/predict_collapse.ipynb run top to bottom at their smoke size (``MCJAX_SMOKE=1``) and show their results.
 
 The notebook is executed by nbclient in a ``python3`` kernel, the ipykernel of the interpreter
 running the tests (jupyter_client starts a kernel spec whose command is ``python`` with
@@ -32,9 +32,9 @@ def _images(nb) -> int:
                for out in c.get("outputs", []))
 
 
-@pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+def execute(path):
+    """The notebook at ``path`` run top to bottom at smoke size."""
+    nb = nbformat.read(path, as_version=4)
     env_before = {k: os.environ.get(k) for k in ("MCJAX_SMOKE", "PYTHONPATH")}
     os.environ["MCJAX_SMOKE"] = "1"  # the kernel inherits this process's environment
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env_before["PYTHONPATH"]) if p)
@@ -50,6 +50,22 @@ def executed(tmp_path_factory):
             else:
                 os.environ[k] = v
     return nb
+
+
+@pytest.fixture(scope="module")
+def executed():
+    return execute(NOTEBOOK)
+
+
+def test_predict_collapse_notebook_runs_and_shows_the_study():
+    nb = execute(os.path.join(ROOT, "notebooks", "predict_collapse.ipynb"))
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not [o for o in cell.outputs if o.get("output_type") == "error"], cell.source[:80]
+    text = "".join(_text(c) for c in nb.cells if c.cell_type == "code")
+    assert "smoke: True" in text
+    assert "runs collapsed" in text and "held-out AUC" in text and "best: " in text
+    assert _images(nb) == 3  # AUC over time, force field, mode flux
 
 
 def test_notebook_runs_without_errors(executed):

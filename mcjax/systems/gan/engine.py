@@ -108,6 +108,7 @@ class Trainer(NamedTuple):
       dynamics: ``(hparams, state) -> dict``: rotation index, top and bottom Hessian eigenvalues
         of each player's loss, ``||xi||`` (logged every ``log_every`` steps with
         ``Config.log_dynamics``).
+      critic_logits: the :class:`Game`'s: ``(d_params, wrappers=()) -> (x -> logits)``.
     """
 
     init: Callable
@@ -119,6 +120,7 @@ class Trainer(NamedTuple):
     generator_loss: Callable
     xi: Callable
     dynamics: Callable
+    critic_logits: Callable
 
 
 def _all_finite(tree) -> jax.Array:
@@ -403,7 +405,8 @@ def make_trainer(config: Config) -> Trainer:
 
     return Trainer(init=init, advance=advance, train=train, generate=game.generate,
                    evaluate=evaluate, critic_loss=game.critic_loss,
-                   generator_loss=game.generator_loss, xi=game.xi, dynamics=dynamics)
+                   generator_loss=game.generator_loss, xi=game.xi, dynamics=dynamics,
+                   critic_logits=game.critic_logits)
 
 
 def make_system(config: Config) -> System:
