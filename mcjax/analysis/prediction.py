@@ -49,6 +49,19 @@ class AucInterval(NamedTuple):
     high: float
 
 
+def _resamples(labels: np.ndarray, n_boot: int, seed: int):
+    """``n_boot`` bootstrap index arrays over the runs (``numpy.random.default_rng(seed)``), each
+    holding both classes (a resample of one class only is drawn again)."""
+    rng = np.random.default_rng(seed)
+    done = 0
+    while done < n_boot:
+        idx = rng.integers(0, len(labels), len(labels))
+        if labels[idx].all() or not labels[idx].any():
+            continue
+        done += 1
+        yield idx
+
+
 def bootstrap_auc(scores: np.ndarray, labels: np.ndarray, n_boot: int = 2000, level: float = 0.95,
                   seed: int = 0) -> AucInterval:
     """The AUC with a percentile bootstrap interval (Efron & Tibshirani 1993, Sec. 13.3).
@@ -59,13 +72,7 @@ def bootstrap_auc(scores: np.ndarray, labels: np.ndarray, n_boot: int = 2000, le
     """
     scores, labels = np.asarray(scores, np.float64), np.asarray(labels).astype(bool)
     point = auc(scores, labels)
-    rng = np.random.default_rng(seed)
-    values = []
-    while len(values) < n_boot:
-        idx = rng.integers(0, len(scores), len(scores))
-        if labels[idx].all() or not labels[idx].any():
-            continue
-        values.append(auc(scores[idx], labels[idx]))
+    values = [auc(scores[idx], labels[idx]) for idx in _resamples(labels, n_boot, seed)]
     low, high = np.quantile(values, [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
     return AucInterval(point, float(low), float(high))
 
@@ -188,14 +195,8 @@ def paired_auc_gain(base: np.ndarray, full: np.ndarray, labels: np.ndarray, n_bo
     base, full = np.asarray(base, np.float64), np.asarray(full, np.float64)
     labels = np.asarray(labels).astype(bool)
     a0, a1 = auc(base, labels), auc(full, labels)
-    rng = np.random.default_rng(seed)
-    gains = []
-    while len(gains) < n_boot:
-        idx = rng.integers(0, len(labels), len(labels))
-        if labels[idx].all() or not labels[idx].any():
-            continue
-        gains.append(auc(full[idx], labels[idx]) - auc(base[idx], labels[idx]))
-    gains = np.asarray(gains)
+    gains = np.asarray([auc(full[idx], labels[idx]) - auc(base[idx], labels[idx])
+                        for idx in _resamples(labels, n_boot, seed)])
     low, high = np.quantile(gains, [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
     tail = min(np.sum(gains <= 0), np.sum(gains >= 0))
     return AucGain(a0, a1, a1 - a0, float(low), float(high),
