@@ -115,14 +115,13 @@ def figures(group, ok, collapsed, outcome, report, folder: str) -> list[str]:
     for label, n, seed in zip(("collapsed", "healthy"), pair, seeds):
         _, state = replay(group, 0, seed, n_logs)
         _, samples = evaluate(state)
-        field = force_field(trainer.critic_logits(state.d_params, state.wrappers), (-3, -3),
-                            (3, 3), n=21)
+        field = force_field(trainer.critic_logits(state.d_params, state.wrappers), (-3.5, -3.5),
+                            (3.5, 3.5), n=21)
         end = outcome[list(runs).index(n)]
         panels.append((f"{label}: seed {seed}, step {step} (ends at {end:.1f} modes)", field,
-                       np.asarray(samples)[:2000], np.asarray(target.means)))
+                       np.asarray(samples)[:1000], np.asarray(target.means)))
     save(force_field_pair(panels), "force_field.png")
-    save(flux_over_training(group, 0, pair, [p[0].split(",")[0] + f", seed {s}"
-                                             for p, s in zip(panels, seeds)]), "mode_flux.png")
+    save(flux_over_training(group, 0, pair, [p[0].split(" (")[0] for p in panels]), "mode_flux.png")
     return written
 
 

@@ -62,10 +62,14 @@ def force_field_pair(panels: Sequence[tuple[str, ForceField, np.ndarray, np.ndar
         u, v = field.force[..., 0], field.force[..., 1]
         mag = np.hypot(u, v)
         unit = np.where(mag > 0, mag, 1.0)
-        q = ax.quiver(xx, yy, u / unit, v / unit, np.log10(mag + 1e-12), cmap="viridis",
+        ax.scatter(samples[:, 0], samples[:, 1], s=2, color="tab:red", alpha=0.3, zorder=1,
+                   label="generated")
+        q = ax.quiver(xx, yy, u / unit, v / unit, np.log10(mag + 1e-12), cmap="viridis", zorder=2,
                       gid=f"field/{title}")
-        ax.scatter(samples[:, 0], samples[:, 1], s=3, color="tab:red", alpha=0.5, label="generated")
-        ax.scatter(means[:, 0], means[:, 1], s=60, facecolors="none", edgecolors="k", label="modes")
+        ax.scatter(means[:, 0], means[:, 1], s=60, facecolors="none", edgecolors="k", zorder=3,
+                   label="modes")
+        ax.set_xlim(field.x[0], field.x[-1])
+        ax.set_ylim(field.y[0], field.y[-1])
         ax.set_aspect("equal")
         ax.set_title(title, fontsize=9)
         fig.colorbar(q, ax=ax, shrink=0.7, label="log10 ||grad D||")
