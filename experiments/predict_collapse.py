@@ -99,8 +99,11 @@ def figures(group, ok, collapsed, outcome, report, folder: str) -> list[str]:
     from mcjax.systems.gan.engine import make_trainer
 
     written = []
-    save = lambda fig, name: (fig.savefig(os.path.join(folder, name), dpi=110),
-                              written.append(os.path.join(folder, name)))
+
+    def save(fig, name):
+        written.append(os.path.join(folder, name))
+        fig.savefig(written[-1], dpi=110)
+
     save(auc_over_time(report), "auc_over_time.png")
     runs = np.flatnonzero(ok)
     c, h = pick_pair(collapsed, outcome)

@@ -144,13 +144,17 @@ class Logistic(NamedTuple):
     intercept: float
 
 
+def _columns(x: np.ndarray) -> np.ndarray:
+    """Features as ``[n, F]`` float64; one feature ``[n]`` becomes ``[n, 1]``."""
+    x = np.asarray(x, np.float64)
+    return x[:, None] if x.ndim == 1 else x
+
+
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iters: int = 100) -> Logistic:
     """Maximises ``sum_i log p(y_i | x_i) - l2/2 ||w||^2`` (intercept not penalised) by Newton's
     method, on features standardised with the training set's mean and standard deviation.
     Equals scikit-learn's ``LogisticRegression(C=1/l2)`` on the standardised features."""
-    x, y = np.atleast_2d(np.asarray(x, np.float64)), np.asarray(y, np.float64)
-    if x.shape[0] != y.shape[0]:
-        x = x.T
+    x, y = _columns(x), np.asarray(y, np.float64)
     mean, scale = x.mean(0), x.std(0)
     scale = np.where(scale > 0, scale, 1.0)
     a = np.hstack([np.ones((len(y), 1)), (x - mean) / scale])
@@ -170,9 +174,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iters: int = 100
 
 def predict_logistic(model: Logistic, x: np.ndarray) -> np.ndarray:
     """The fitted model's log-odds ``[n]`` of ``x [n, F]`` (a score for :func:`auc`)."""
-    x = np.atleast_2d(np.asarray(x, np.float64))
-    if x.shape[1] != model.coef.size:
-        x = x.T
+    x = _columns(x)
     return ((x - model.mean) / model.scale) @ model.coef + model.intercept
 
 

@@ -164,9 +164,9 @@ def prediction_study(features: Mapping[str, np.ndarray], collapsed: np.ndarray, 
             rows.append([name, groups[name], float(time), d, ci.auc, ci.low, ci.high, p,
                          _spearman(xt, outcome[1::2])])
     gains = []
+    names = list(kept)
+    base_names = [k for k in names if groups[k] == base]
     for t, time in enumerate(times):
-        names = list(kept)
-        base_names = [k for k in names if groups[k] == base]
         scores = []
         for subset in (base_names, names):
             x = np.stack([kept[k][:, t] for k in subset], axis=1)

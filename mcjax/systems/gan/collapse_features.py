@@ -20,7 +20,7 @@ from mcjax._validation import ConfigError
 from mcjax.analysis.collapse import mode_hopping
 from mcjax.core.results import GroupResult
 
-__all__ = ["FEATURE_GROUPS", "collapse_outcome", "log_index", "run_features", "feature_group"]
+__all__ = ["FEATURE_GROUPS", "collapse_outcome", "log_index", "run_features"]
 
 # feature name -> group; history keys read directly unless derived below
 FEATURE_GROUPS = {
@@ -35,10 +35,6 @@ FEATURE_GROUPS = {
     "g_hessian_min": "dynamics", "d_hessian_max": "dynamics", "d_hessian_min": "dynamics",
     "d_loss": "losses", "g_loss": "losses",
 }
-
-
-def feature_group(name: str) -> str:
-    return FEATURE_GROUPS[name]
 
 
 def log_index(group: GroupResult, fraction: float) -> int:
