@@ -30,6 +30,7 @@ import re
 import time
 
 from mcjax import RunSpec, SweepResult, run
+from mcjax._validation import ConfigError, read_toml
 from mcjax.plots import save_figures
 from mcjax.core.results import RESULT_FILES, check_out_dir, present_result_files
 
@@ -57,13 +58,10 @@ def is_complete(folder: str) -> bool:
 def load_options(path: str, parser: argparse.ArgumentParser) -> dict:
     """The options in a TOML file (keys: this script's long option names), checked against the
     parser; exits with one clear line on a bad file or key."""
-    import tomllib
-
     try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        parser.error(f"--config {path}: {e}")
+        data = read_toml(path)
+    except ConfigError as e:
+        parser.error(str(e))
     known = {a.dest for a in parser._actions} - {"help", "config"}
     values = {k.replace("-", "_"): v for k, v in data.items()}
     unknown = sorted(set(values) - known)

@@ -1,6 +1,6 @@
 """mcjax: mode collapse in adversarial training, studied fast in JAX."""
 
-__version__ = "0.1.0"
+from mcjax._version import __version__ as __version__
 
 from mcjax._validation import ConfigError as ConfigError
 from mcjax.core.results import GroupResult as GroupResult

@@ -40,3 +40,25 @@ def check_nonnegative(what: str, value: Any) -> None:
         ok = False
     if not ok:
         raise ConfigError(f"{what} must be a finite number >= 0, got {value!r}")
+
+
+def read_toml(path: str) -> dict:
+    """The table in TOML file ``path`` (an option file, ``--config``); ``ConfigError`` in one line
+    for a missing, unreadable, binary or malformed file."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"--config {path!r}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"--config {path!r} is a folder; give a .toml file") from None
+    except OSError as e:
+        raise ConfigError(f"--config {path!r}: cannot read it ({e.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"--config {path!r}: not valid TOML (not UTF-8 text)") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"--config {path!r}: not valid TOML: {e}") from None

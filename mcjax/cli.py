@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Sequence
 
-from mcjax._validation import ConfigError, check_choice
+from mcjax._validation import ConfigError, check_choice, read_toml
 from mcjax.systems.gan.spec import DEFAULT_REMEDIES
 
 __all__ = ["main", "build_parser"]
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = Config()
     p = argparse.ArgumentParser(prog="mcjax", description="Mode collapse in GANs, studied fast.")
+    p.add_argument("--version", action="store_true", help="print the version and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     s = sub.add_parser(
@@ -80,6 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not use the persistent compilation cache ($MCJAX_CACHE_DIR or ~/.cache/mcjax)")
     s.add_argument("--json", action="store_true",
                    help="print a machine-readable summary on stdout (table and progress go to stderr)")
+    s.add_argument("--tensorboard", metavar="DIR", default=None,
+                   help="write every logged metric to a TensorBoard folder after each chunk, to "
+                   "watch the sweep (pip install \"mcjax[tensorboard]\")")
+    s.add_argument("--wandb", action="store_true",
+                   help="log every metric to Weights & Biases after each chunk; offline unless "
+                   "WANDB_MODE says otherwise (pip install \"mcjax[wandb]\")")
+    s.add_argument("--wandb-project", default="mcjax", help="with --wandb (default mcjax)")
+    s.add_argument("--figure-format", default="png", choices=("png", "pdf", "svg"),
+                   help="file format of the figures (default png)")
     s.add_argument("--distributed", action="store_true",
                    help="join a multi-host run (jax.distributed); process 0 prints and writes results. "
                    "Coordinator, process count and index from the flags below, MCJAX_* variables, or "
@@ -91,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     sh = sub.add_parser("show", help="print the table of a saved sweep")
     sh.add_argument("out_dir")
     sh.add_argument("--json", action="store_true", help="print the summary as JSON")
+    sh.add_argument("--format", default="text", choices=("text", "markdown", "latex", "csv"),
+                    help="table format (default text; markdown, latex and csv for papers)")
+    sh.add_argument("--style", default="median", choices=("median", "mean"),
+                    help="median (min-max), or mean +- standard error (min-max) as in PacGAN's "
+                    "Table 1 (default median)")
 
     sub.add_parser("remedies", help="list the remedies with their settings and references")
 
@@ -115,64 +130,120 @@ def spec_from_args(args):
 
 # how to run, not what: kept out of a --config file
 _RUN_ONLY = ("json", "no_progress", "no_figures", "no_cache", "resume", "config", "overwrite",
-             "distributed", "coordinator", "num_processes", "process_id", "command")
+             "distributed", "coordinator", "num_processes", "process_id", "command",
+             "tensorboard", "wandb", "wandb_project", "figure_format")
+
+
+def _sweep_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    return parser._subparsers._group_actions[0].choices["sweep"]
+
+
+def given_options(argv: Sequence[str]) -> set[str]:
+    """The ``dest`` of every option of ``mcjax sweep`` written on the command line ``argv``
+    (``--width 64`` counts even where 64 is the default)."""
+    parser = build_parser()
+    for action in _sweep_parser(parser)._actions:
+        action.default = argparse.SUPPRESS
+    return set(vars(parser.parse_args(list(argv)))) - {"command", "version"}
+
+
+def _toml_value(path: str, key: str, action: argparse.Action, value):
+    """``value`` of option ``key`` as the command line would give it; exactly the TOML type the
+    option takes (``steps = 20.7`` and ``seeds = true`` are refused, not truncated or cast)."""
+    if action.dest in ("remedy", "sweep"):
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{path}: {key} must be a string or a list of strings, got {value!r}")
+        return value
+    if isinstance(action, argparse._StoreTrueAction):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}: {key} must be true or false, got {value!r}")
+        return value
+    kind = action.type or str
+    ok = {int: (int,), float: (int, float), str: (str,)}[kind]
+    if isinstance(value, bool) or not isinstance(value, ok):
+        what = {int: "an integer", float: "a number", str: "a string"}[kind]
+        raise ConfigError(f"{path}: {key} must be {what}, got {value!r}")
+    return kind(value)
 
 
 def _load_config_file(path: str, parser: argparse.ArgumentParser) -> dict:
     """Options from a TOML file: keys are the long option names (``lr-d`` or ``lr_d``)."""
-    import tomllib
-
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"--config {path!r}: no such file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"--config {path!r}: not valid TOML: {e}") from None
-    sweep_parser = next(a for a in parser._subparsers._group_actions[0].choices.values()
-                        if a.prog.endswith("sweep"))
-    known = {a.dest: a for a in sweep_parser._actions
+    data = read_toml(path)
+    known = {a.dest: a for a in _sweep_parser(parser)._actions
              if a.dest not in ("help",) + _RUN_ONLY}
     values = {}
     for key, value in data.items():
         dest = key.replace("-", "_")
         if dest not in known:
             check_choice(f"option in {path}", key, sorted(k.replace("_", "-") for k in known))
-        action = known[dest]
-        if action.dest in ("remedy", "sweep"):
-            value = [value] if isinstance(value, str) else value
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"{path}: {key} must be a string or a list of strings, got {value!r}")
-        elif action.type is not None and not isinstance(value, bool):
-            try:
-                value = action.type(value)
-            except (TypeError, ValueError):
-                raise ConfigError(f"{path}: {key} must be {action.type.__name__}, got {value!r}") from None
-        elif isinstance(action, argparse._StoreTrueAction) and not isinstance(value, bool):
-            raise ConfigError(f"{path}: {key} must be true or false, got {value!r}")
-        values[dest] = value
+        values[dest] = _toml_value(path, key, known[dest], value)
     return values
 
 
-def _sweep(args) -> int:
-    from mcjax.core.run import run
-    from mcjax.core.sweep import Interrupted
+def _merge_options(args, parser: argparse.ArgumentParser, given: set[str]) -> None:
+    """Fills ``args`` from ``--config`` where the option was not on the command line (the command
+    line wins, also when it repeats a default); refuses training options beside ``--resume``,
+    which takes them all from the folder's sweep.json."""
+    if args.resume:
+        extra = sorted(d for d in given if d not in _RUN_ONLY) + (["config"] if args.config else [])
+        if extra:
+            names = ", ".join("--" + d.replace("_", "-") for d in extra)
+            raise ConfigError(f"--resume {args.resume!r} continues the sweep saved there with its own "
+                              f"options; drop {names} (or start a new sweep with --out)")
+        return
+    if args.config:
+        for dest, value in _load_config_file(args.config, parser).items():
+            if dest not in given:
+                setattr(args, dest, value)
 
+
+def _writers(args) -> list:
+    """The metrics writers asked for (``mcjax.core.writers``); a missing package is refused here,
+    before anything is compiled."""
+    from mcjax.core.writers import TensorBoardWriter, WandbWriter
+
+    writers = []
+    if args.tensorboard:
+        writers.append(TensorBoardWriter(args.tensorboard))
+    if args.wandb:
+        writers.append(WandbWriter(project=args.wandb_project, config=vars(args)))
+    return writers
+
+
+def _sweep(args) -> int:
     distributed = None
     if args.distributed:
         distributed = dict(coordinator_address=args.coordinator, num_processes=args.num_processes,
                            process_id=args.process_id)
     elif args.coordinator or args.num_processes is not None or args.process_id is not None:
         raise ConfigError("--coordinator, --num-processes and --process-id need --distributed")
+    writers = _writers(args)
+    try:
+        return _train(args, distributed, writers)
+    finally:
+        for w in writers:
+            w.close()
+
+
+def _train(args, distributed, writers) -> int:
+    from mcjax.core.run import run
+    from mcjax.core.sweep import Interrupted
+
     try:
         out = run(None if args.resume else spec_from_args(args), args.resume or args.out,
                   resume=bool(args.resume), overwrite=args.overwrite, progress=not args.no_progress,
-                  figures=not args.no_figures, cache=not args.no_cache, distributed=distributed)
+                  figures=False if args.no_figures else args.figure_format,
+                  cache=not args.no_cache, distributed=distributed,
+                  on_chunk=(lambda r: [w(r) for w in writers]) if writers else None)
     except Interrupted as e:
+        import shlex
+        import signal
+
         ckpt_dir = os.path.join(e.out_dir, "checkpoints")
         print(f"mcjax: interrupted ({e}); every finished chunk is checkpointed in {ckpt_dir}.\n"
-              f"Resume with: mcjax sweep --resume {e.out_dir}", file=sys.stderr)
-        return 130
+              f"Resume with: mcjax sweep --resume {shlex.quote(e.out_dir)}", file=sys.stderr)
+        return 128 + (getattr(e, "signum", None) or signal.SIGINT)  # 130 Ctrl-C, 143 SIGTERM
     from mcjax.core.sharding import is_main_process
 
     if not is_main_process():
@@ -200,7 +271,7 @@ def _show(args) -> int:
         json.dump(result.summary(), sys.stdout, indent=2)
         print()
     else:
-        print(result.table())
+        print(result.table(style=args.style, fmt=args.format))
     return 0
 
 
@@ -237,16 +308,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.version:
+        from mcjax import __version__
+
+        print(f"mcjax {__version__}")
+        return 0
     if args.command is None:
         parser.print_help()
         return 2
     try:
-        if getattr(args, "config", None):
-            file_values = _load_config_file(args.config, parser)
-            defaults = build_parser().parse_args([args.command])
-            for dest, value in file_values.items():
-                if getattr(args, dest) == getattr(defaults, dest):  # not given on the command line
-                    setattr(args, dest, value)
+        if args.command == "sweep":
+            _merge_options(args, parser, given_options(argv))
         return {"sweep": _sweep, "show": _show, "remedies": _remedies, "analyze": _analyze}[args.command](args)
     except ConfigError as e:
         msg = str(e)
@@ -256,8 +328,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mcjax: error: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("mcjax: interrupted; nothing was saved for the unfinished sweep", file=sys.stderr)
+        print("mcjax: interrupted; nothing was saved for the unfinished chunk", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `mcjax show OUT | head`: the reader left; not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
+        return 0
 
 
 if __name__ == "__main__":

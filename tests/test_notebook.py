@@ -57,12 +57,17 @@ def executed():
     return execute(NOTEBOOK)
 
 
-def test_predict_collapse_notebook_runs_and_shows_the_study():
-    nb = execute(os.path.join(ROOT, "notebooks", "predict_collapse.ipynb"))
+def execute_clean(name):
+    """``(notebook, its printed text)`` of ``notebooks/<name>`` run at smoke size; no cell failed."""
+    nb = execute(os.path.join(ROOT, "notebooks", name))
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert not [o for o in cell.outputs if o.get("output_type") == "error"], cell.source[:80]
-    text = "".join(_text(c) for c in nb.cells if c.cell_type == "code")
+    return nb, "".join(_text(c) for c in nb.cells if c.cell_type == "code")
+
+
+def test_predict_collapse_notebook_runs_and_shows_the_study():
+    nb, text = execute_clean("predict_collapse.ipynb")
     assert "smoke: True" in text
     assert "runs collapsed" in text and "held-out AUC" in text and "best: " in text
     assert _images(nb) == 3  # AUC over time, force field, mode flux
@@ -93,3 +98,12 @@ def test_notebook_shows_sweep_and_figures(executed):
     assert "critic λ in [" in text and "at α=1 cosine" in text and "largest |λ|" in text
     # dirac eigenvalues, dirac portraits, over training, scatter, 2 spectra, 2 path-angles, GAN eigenvalues
     assert _images(executed) == 9
+
+
+def test_quickstart_notebook_sweeps_reads_plots_and_defines_a_remedy():
+    nb, text = execute_clean("quickstart.ipynb")
+    assert "smoke: True" in text
+    assert re.search(r"^gan +\| .* of 8", text, re.M) and "pacgan:pack=2" in text
+    assert "per seed: [" in text and "metrics.csv" in text
+    assert "r1:weight=0.1[lr_d=0.001]" in text and "r1:weight=0.1[lr_d=0.0003]" in text
+    assert _images(nb) == 1

@@ -89,7 +89,7 @@ def test_resume_refuses_other_sweep_and_bad_folders(tmp_path, capsys):
 
 @pytest.mark.parametrize("content, message", [
     ("lr-dd = 3", "did you mean 'lr-d'"),
-    ("steps = 'x'", "steps must be int"),
+    ("steps = 'x'", "steps must be an integer, got 'x'"),
     ("remedy = 3", "remedy must be a string or a list"),
     ("steps = [", "not valid TOML"),
 ])
@@ -161,11 +161,14 @@ def test_checkpoint_from_before_a_new_config_field_still_loads(tmp_path):
 
     state = {"w": np.arange(3, dtype=np.float32)}
     abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), state)
-    meta = {"config": Config().to_dict(), "n_runs": 1}
-    older = {"config": {k: v for k, v in meta["config"].items() if k != "reuse_fake"}, "n_runs": 1}
+    meta = {"config": Config().to_dict(), "n_runs": 1, "chunk": 1}
+    older = {"config": {k: v for k, v in meta["config"].items() if k != "reuse_fake"}, "n_runs": 1,
+             "chunk": 1}
     path = str(tmp_path / "c.npz")
-    save_checkpoint(path, state, {}, 1, older, run_s=12.5)
+    history = {"step": np.full((1, 1), 200)}  # 1 run, 1 chunk of 1 log
+    save_checkpoint(path, state, history, 1, older, run_s=12.5)
     leaves, _, done, run_s = load_checkpoint(path, abstract, meta)  # the missing field reads as its default
     assert done == 1 and np.array_equal(leaves[0], state["w"]) and run_s == 12.5
     with pytest.raises(ConfigError, match="another sweep: config"):
-        load_checkpoint(path, abstract, {"config": Config(steps=400).to_dict(), "n_runs": 1})
+        load_checkpoint(path, abstract, {"config": Config(steps=400).to_dict(), "n_runs": 1,
+                                         "chunk": 1})

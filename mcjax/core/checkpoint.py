@@ -21,7 +21,7 @@ from mcjax._validation import ConfigError
 from mcjax.core.results import atomic_write
 
 __all__ = ["CHECKPOINT_VERSION", "save_checkpoint", "load_checkpoint", "checkpoint_path",
-           "restore_state"]
+           "restore_state", "check_checkpoint"]
 
 CHECKPOINT_VERSION = 1
 
@@ -79,6 +79,54 @@ def restore_state(leaves: list, abstract_state: Any, place: Any = None) -> Any:
     return jax.tree.unflatten(jax.tree.structure(abstract_state), restored)
 
 
+def _read(path: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Every array of a checkpoint and its ``meta``; ``ConfigError`` naming the file if it is
+    damaged (truncated, garbage, empty, or its history disagrees with its chunk count)."""
+    try:
+        with np.load(path) as z:
+            data = {k: z[k] for k in z.files}
+        meta = json.loads(bytes(data.pop("meta")).decode())
+        if not isinstance(meta, dict):
+            raise ValueError("meta is not a JSON object")
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise ConfigError(f"checkpoint {path!r} is damaged ({type(e).__name__}: {e}); delete it and "
+                          "resume again to retrain that experiment from its start") from None
+    if meta.get("checkpoint_version") != CHECKPOINT_VERSION:
+        raise ConfigError(f"checkpoint {path!r} has format version {meta.get('checkpoint_version')!r}; "
+                          f"this mcjax reads version {CHECKPOINT_VERSION}")
+    _check_history(path, data, meta)
+    return data, meta
+
+
+def _check_history(path: str, data: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+    """The chunk count must be what the logged history holds: ``chunks_done * chunk`` logs of
+    ``n_runs`` runs each, and no more chunks than the sweep has."""
+    done, chunk, runs = meta.get("chunks_done"), meta.get("chunk"), meta.get("n_runs")
+    try:
+        from mcjax.core.system import config_from_dict
+
+        n_chunks = config_from_dict(meta["config"], meta.get("system", "gan")).n_logs // chunk
+        ok = isinstance(done, int) and 1 <= done <= n_chunks
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, ConfigError):
+        ok, n_chunks = False, "?"
+    shapes = {k: v.shape for k, v in data.items() if k.startswith("history/")}
+    if ok:
+        ok = bool(shapes) and all(len(s) >= 2 and s[:2] == (runs, done * chunk)
+                                  for s in shapes.values())
+    if not ok:
+        got = sorted({s[:2] for s in shapes.values()})
+        raise ConfigError(f"checkpoint {path!r} is damaged: it says {done!r} of {n_chunks} chunks "
+                          f"done ({chunk!r} logs each, {runs!r} runs), its history holds "
+                          f"{got} (runs, logs); delete it and resume again to retrain that "
+                          "experiment from its start")
+
+
+def check_checkpoint(path: str) -> None:
+    """Reads a checkpoint through, as a resume will, and raises ``ConfigError`` if it is damaged:
+    the check a resume makes before compiling anything."""
+    _read(path)
+
+
 def load_checkpoint(path: str, abstract_state: Any, expect: dict[str, Any]
                     ) -> tuple[list[np.ndarray | tuple], dict[str, np.ndarray], int, float]:
     """Reads a checkpoint written for the same sweep.
@@ -95,16 +143,7 @@ def load_checkpoint(path: str, abstract_state: Any, expect: dict[str, Any]
     Raises:
       ConfigError: the file is from another format version or another sweep.
     """
-    try:
-        with np.load(path) as z:
-            data = {k: z[k] for k in z.files}
-        meta = json.loads(bytes(data.pop("meta")).decode())
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-        raise ConfigError(f"checkpoint {path!r} is damaged ({type(e).__name__}: {e}); delete it and "
-                          "resume again to retrain that experiment from its start") from None
-    if meta.get("checkpoint_version") != CHECKPOINT_VERSION:
-        raise ConfigError(f"checkpoint {path!r} has format version {meta.get('checkpoint_version')!r}; "
-                          f"this mcjax reads version {CHECKPOINT_VERSION}")
+    data, meta = _read(path)
     expect = json.loads(json.dumps(expect, sort_keys=True))
     meta.setdefault("system", "gan")  # checkpoints from before other systems existed
     if isinstance(meta.get("config"), dict) and isinstance(expect.get("config"), dict):

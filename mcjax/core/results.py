@@ -77,7 +77,17 @@ class GroupResult:
 
 @dataclasses.dataclass
 class SweepResult:
+    """Every group of a sweep, and where it ran.
+
+    Attributes:
+      groups: the :class:`GroupResult` of each experiment.
+      provenance: what produced it (``mcjax.core.provenance.provenance``: library versions,
+        XLA flags, devices, git commit, command line), set by :func:`mcjax.run`; ``{}`` for
+        results built otherwise or saved before it was recorded.
+    """
+
     groups: list
+    provenance: dict = dataclasses.field(default_factory=dict)
 
     def __getitem__(self, label: str) -> GroupResult:
         for g in self.groups:
@@ -124,14 +134,17 @@ class SweepResult:
             "run_s": self.run_s,
             "run_steps_per_s": self.run_steps_per_s,
             "platforms": sorted({g.platform for g in self.groups if g.platform}),
+            "provenance": self.provenance,
         }
 
-    def table(self, style: str = "median") -> str:
-        """Terminal table of the final metrics over seeds, non-diverged runs only.
+    def table(self, style: str = "median", fmt: str = "text") -> str:
+        """Table of the final metrics over seeds, non-diverged runs only.
 
         Args:
           style: ``"median"``: median (min-max); ``"mean"``: mean +- standard error (min-max), the
             form of PacGAN's Table 1.
+          fmt: ``"text"`` (terminal), ``"markdown"``, ``"latex"`` or ``"csv"``
+            (:func:`~mcjax.core.tables.render_table`).
         """
         if style not in ("median", "mean"):
             raise ValueError(f"style must be 'median' or 'mean', got {style!r}")
@@ -152,7 +165,7 @@ class SweepResult:
             lines.append([r["remedy"], *cells, f"{n - ok.sum()}/{n}"])
         what = "median (min-max)" if style == "median" else "mean +- standard error (min-max)"
         return render_table(head, lines, footer=f"{what} over seeds at the last step; diverged runs "
-                            "are left out of the statistics and counted in the last column")
+                            "are left out of the statistics and counted in the last column", fmt=fmt)
 
     # ---- persistence -------------------------------------------------------------------------
 
@@ -190,7 +203,8 @@ class SweepResult:
             })
         from mcjax import __version__
 
-        meta = {"format_version": FORMAT_VERSION, "mcjax_version": __version__, "groups": meta_groups}
+        meta = {"format_version": FORMAT_VERSION, "mcjax_version": __version__, "groups": meta_groups,
+                "provenance": self.provenance}
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
         atomic_write(os.path.join(out_dir, "results.npz"), buf.getvalue())
@@ -205,12 +219,13 @@ class SweepResult:
         missing = [f for f in RESULT_FILES if f not in present]
         if missing:
             raise ConfigError(f"{out_dir!r} holds no complete mcjax result (missing {', '.join(missing)})")
-        try:
-            with open(os.path.join(out_dir, "config.json")) as f:
-                meta = json.load(f)
-            version = meta.get("format_version")
-        except (OSError, ValueError, AttributeError) as e:
-            raise ConfigError(f"{out_dir!r}: config.json is damaged ({type(e).__name__}: {e})") from None
+        for name in ("summary.json", "config.json"):  # summary.json: the completion mark
+            try:
+                with open(os.path.join(out_dir, name)) as f:
+                    meta = json.load(f)
+                version = meta.get("format_version")
+            except (OSError, ValueError, AttributeError) as e:
+                raise ConfigError(f"{out_dir!r}: {name} is damaged ({type(e).__name__}: {e})") from None
         if version != FORMAT_VERSION:
             raise ConfigError(
                 f"{out_dir!r} has result format version {version!r}; this mcjax reads version "
@@ -219,7 +234,8 @@ class SweepResult:
         try:
             with np.load(os.path.join(out_dir, "results.npz")) as z:
                 arrays = {k: z[k] for k in z.files}
-            return cls(groups=[_group(m, arrays) for m in meta["groups"]])
+            return cls(groups=[_group(m, arrays) for m in meta["groups"]],
+                       provenance=dict(meta.get("provenance") or {}))
         except ConfigError:
             raise
         except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as e:

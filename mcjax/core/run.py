@@ -7,7 +7,8 @@ call. A *run spec* is a frozen dataclass that says what to train (for the GAN,
 resumed from its ``sweep.json`` alone.
 
 An output folder holds ``sweep.json`` (the spec, written before training), ``checkpoints/`` (every
-chunk of every experiment, atomically), then ``results.npz``, ``config.json``, ``summary.json``
+chunk of every experiment, atomically), then ``metrics.csv`` (every logged metric, long format,
+``mcjax.core.export``), ``results.npz``, ``config.json``, ``summary.json``
 (written last) and the figures. Results are never overwritten without ``overwrite``; an unfinished
 folder is only continued with ``resume``; Ctrl-C stops after the current chunk's checkpoint.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import shlex
 import shutil
 import sys
 from typing import Any, ClassVar, NamedTuple, Protocol
@@ -78,6 +80,8 @@ def load_spec(out_dir: str) -> Any:
         with open(path) as f:
             saved = json.load(f)
         version, args = saved.get("format_version"), saved["args"]
+        if not isinstance(args, dict):
+            raise TypeError(f"args is {type(args).__name__}, not an object")
     except (OSError, ValueError, KeyError, AttributeError, TypeError) as e:
         raise ConfigError(f"--resume {out_dir!r}: {SWEEP_FILE} is damaged ({type(e).__name__}: {e})") from None
     if version != SWEEP_FORMAT:
@@ -88,7 +92,12 @@ def load_spec(out_dir: str) -> Any:
                           f"this is mcjax {__version__}: finish it with that version")
     system = saved.get("system", "gan")
     check_choice("system", system, SPECS)
-    return SPECS[system].from_dict({k: v for k, v in args.items() if k != "out"})
+    try:
+        return SPECS[system].from_dict({k: v for k, v in args.items() if k != "out"})
+    except (TypeError, ValueError) as e:
+        if isinstance(e, ConfigError):
+            raise
+        raise ConfigError(f"{path!r} is damaged ({type(e).__name__}: {e})") from None
 
 
 def _resume_spec(spec: Any, out_dir: str | None) -> tuple[Any, bool]:
@@ -101,8 +110,10 @@ def _resume_spec(spec: Any, out_dir: str | None) -> tuple[Any, bool]:
         return spec, False  # nothing started there yet: a fresh run
     saved = load_spec(out_dir)
     if spec is not None and saved != spec:
-        raise ConfigError(f"--resume {out_dir!r}: that folder holds another sweep ({saved}); "
-                          f"asked for {spec}")
+        a, b = saved.to_dict(), spec.to_dict()
+        diff = "; ".join(f"{k} is {a.get(k)!r} there, {b.get(k)!r} here"
+                         for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
+        raise ConfigError(f"--resume {out_dir!r}: that folder holds another sweep: {diff}")
     return saved, True
 
 
@@ -126,8 +137,12 @@ class FolderLock:
             return self
         if os.path.exists(self.out_dir) and not os.path.isdir(self.out_dir):
             raise ConfigError(f"output path {self.out_dir!r} exists and is not a folder")
-        os.makedirs(self.out_dir, exist_ok=True)
-        self._f = open(os.path.join(self.out_dir, LOCK_FILE), "a+")
+        try:
+            os.makedirs(self.out_dir, exist_ok=True)
+            self._f = open(os.path.join(self.out_dir, LOCK_FILE), "a+")
+        except OSError as e:
+            raise ConfigError(f"cannot write output folder {self.out_dir!r} ({e.strerror}); choose "
+                              "another --out") from None
         try:
             fcntl.flock(self._f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -153,6 +168,29 @@ class FolderLock:
         return False
 
 
+def clear_results(out_dir: str) -> list[str]:
+    """Deletes a folder's results and the files made from them (summary.json first, so that an
+    interruption part-way leaves an unfinished folder, never an old "complete" one); returns the
+    paths deleted. Checkpoints and sweep.json are left."""
+    from mcjax.core.results import RESULT_FILES
+    from mcjax.plots.coverage import FIGURE_FILES
+
+    stems = [os.path.splitext(f)[0] for f in FIGURE_FILES] + ["dynamics"]
+    names = (["summary.json"] + [f for f in RESULT_FILES if f != "summary.json"]
+             + list(DERIVED_FILES) + [s + ext for s in stems for ext in FIGURE_EXTENSIONS])
+    gone = []
+    for name in names:
+        path = os.path.join(out_dir, name)
+        if os.path.isfile(path):
+            os.unlink(path)
+            gone.append(path)
+    return gone
+
+
+DERIVED_FILES = ("metrics.csv", "analysis.json")
+FIGURE_EXTENSIONS = (".png", ".pdf", ".svg")
+
+
 def _start_folder(spec: Any, out_dir: str, overwrite: bool, main_process: bool) -> None:
     """Refuses a folder with results or an unfinished sweep (unless ``overwrite``), then writes the
     spec to ``sweep.json``."""
@@ -164,12 +202,16 @@ def _start_folder(spec: Any, out_dir: str, overwrite: bool, main_process: bool) 
         raise ConfigError(f"output folder {out_dir!r} holds an unfinished sweep; continue it with "
                           f"`mcjax sweep --resume {out_dir}` or pass --overwrite")
     if main_process:
+        if overwrite:
+            clear_results(out_dir)
         shutil.rmtree(ckpt_dir, ignore_errors=True)
         os.makedirs(out_dir, exist_ok=True)
+        from mcjax.core.provenance import provenance
+
         args = dict(spec.to_dict(), out=out_dir)
         atomic_write(os.path.join(out_dir, SWEEP_FILE), json.dumps(
             {"format_version": SWEEP_FORMAT, "mcjax_version": __version__, "system": spec.system,
-             "args": args}, indent=2).encode())
+             "args": args, "started": provenance()}, indent=2).encode())
 
 
 def run(spec: Any = None, out_dir: str | None = None, *, resume: bool = False,
@@ -185,12 +227,14 @@ def run(spec: Any = None, out_dir: str | None = None, *, resume: bool = False,
         uninterrupted result on CPU); with a ``spec`` and no sweep there yet, start it.
       overwrite: replace results or an unfinished sweep already in ``out_dir``.
       progress: one progress bar on ``stream`` (default stderr).
-      figures: write the figures (``mcjax.plots.save_figures``).
+      figures: write the figures (``mcjax.plots.save_figures``): ``True`` (PNG), ``False``, or a
+        format, ``"png"``, ``"pdf"`` or ``"svg"``.
       cache: use JAX's persistent compilation cache (``mcjax.core.cache``).
       distributed: keyword arguments of ``mcjax.core.sharding.initialize_distributed`` to join a multi-host
         run first; process 0 writes the files.
-      on_chunk: called with no arguments after each chunk's checkpoint is written (e.g. to keep
-        a copy of an early state).
+      on_chunk: called with a :class:`~mcjax.core.sweep.ChunkReport` (every metric logged so
+        far) after each chunk's checkpoint is written: a metrics writer
+        (``mcjax.core.writers``), or a copy of an early state.
 
     Raises:
       ConfigError: a bad value or folder, before anything is compiled or written.
@@ -210,15 +254,75 @@ def run(spec: Any = None, out_dir: str | None = None, *, resume: bool = False,
     use_cpu_cores()  # before anything starts JAX; warns when it is too late
     if distributed is not None:
         initialize_distributed(**distributed)
+    if figures not in (True, False, "png", "pdf", "svg"):
+        raise ConfigError(f"figures={figures!r}; allowed: True, False, 'png', 'pdf', 'svg'")
     experiments = spec.experiments()
+    check_memory(experiments, spec.seeds)
     out_dir = out_dir or os.path.join(
         "mcjax-out", f"{spec.name()}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}")
     with FolderLock(out_dir, enabled=is_main_process()) as lock:
         if not resuming:
             _start_folder(spec, out_dir, overwrite, is_main_process())
+        else:
+            _check_checkpoints(out_dir)
         lock.claim()
         return _train_and_save(spec, experiments, out_dir, resuming, progress=progress,
                                figures=figures, cache=cache, stream=stream, on_chunk=on_chunk)
+
+
+def _check_checkpoints(out_dir: str) -> None:
+    """Reads every checkpoint of the folder through before anything is compiled, so that a
+    damaged one is named at once, not after minutes of compilation."""
+    from mcjax.core.checkpoint import check_checkpoint
+
+    ckpt_dir = os.path.join(out_dir, CHECKPOINTS)
+    names = sorted(os.listdir(ckpt_dir)) if os.path.isdir(ckpt_dir) else []
+    for name in names:
+        if name.endswith(".npz") and not name.startswith("."):
+            check_checkpoint(os.path.join(ckpt_dir, name))
+
+
+def available_memory() -> tuple[int | None, str]:
+    """``(bytes, where)``: memory the local devices can give a sweep (an accelerator's
+    ``bytes_limit`` summed over devices; on CPU the host's available memory), ``None`` where not
+    known."""
+    import jax
+
+    devices = jax.local_devices()
+    if devices[0].platform != "cpu":
+        try:
+            limits = [d.memory_stats()["bytes_limit"] for d in devices]
+            return int(sum(limits)), f"{len(devices)} x {devices[0].device_kind}"
+        except (AttributeError, KeyError, TypeError, RuntimeError):
+            return None, devices[0].platform
+    try:
+        with open("/proc/meminfo") as f:
+            info = dict(line.split(":", 1) for line in f)
+        return int(info["MemAvailable"].split()[0]) * 1024, "this machine's available memory"
+    except (OSError, KeyError, ValueError):
+        return None, "cpu"
+
+
+def check_memory(experiments: list, seeds: int, available: int | None = None) -> None:
+    """Refuses a sweep whose largest experiment needs more memory than the devices have, by the
+    configs' lower estimate ``memory_per_run`` (where a config has one), before compiling."""
+    where = "the given limit"
+    if available is None:
+        available, where = available_memory()
+    if available is None:
+        return
+    for e in experiments:
+        per_run = getattr(e.config, "memory_per_run", None)
+        if per_run is None:
+            continue
+        runs = len(e.setting_labels) * seeds
+        need = per_run() * runs
+        if need > available:
+            fit = max(available // (per_run() * len(e.setting_labels)), 0)
+            raise ConfigError(
+                f"--seeds {seeds}: {e.label} needs at least {need / 2**30:.1f} GiB for its {runs} "
+                f"runs, more than {where} ({available / 2**30:.1f} GiB); use at most about {fit} "
+                "seeds, fewer --eval-samples or a smaller net")
 
 
 def _train_and_save(spec, experiments, out_dir, resuming, *, progress, figures, cache, stream,
@@ -236,51 +340,66 @@ def _train_and_save(spec, experiments, out_dir, resuming, *, progress, figures, 
         print(f"mcjax sweep: {', '.join(e.label for e in experiments)} on {spec.name()}, {spec.seeds} "
               f"seeds each ({runs} runs x {steps} steps){'; resuming' if resuming else ''}",
               file=sys.stderr if stream is None else stream)
-    with StopOnInterrupt() as interrupted:
-        def stop():
-            if on_chunk is not None:
-                on_chunk()
-            return interrupted()
-
+    with StopOnInterrupt() as stopper:
         try:
-            result = run_sweep(experiments, spec.seeds, progress=progress, stream=stream, stop=stop,
+            result = run_sweep(experiments, spec.seeds, progress=progress, stream=stream,
+                               stop=stopper, on_chunk=on_chunk,
                                checkpoint_dir=os.path.join(out_dir, CHECKPOINTS), resume=resuming)
         except Interrupted as e:
-            e.out_dir = out_dir
+            e.out_dir, e.signum = out_dir, stopper.signum
             raise
     if not is_main_process():
         return RunOutput(result, out_dir, [])
-    result.save(out_dir, overwrite=True)
+    from mcjax.core.export import write_metrics_csv
+    from mcjax.core.provenance import provenance
+
+    result.provenance = provenance()
+    try:
+        write_metrics_csv(result, os.path.join(out_dir, "metrics.csv"))
+        result.save(out_dir, overwrite=True)  # summary.json last: the mark of a complete result
+    except OSError as e:
+        raise ConfigError(f"could not write the results into {out_dir!r} ({e.strerror}); every "
+                          "chunk is checkpointed: make room, then `mcjax sweep --resume "
+                          f"{shlex.quote(out_dir)}`") from None
     written = []
     if figures:
         from mcjax.plots import save_figures
 
-        written = save_figures(result, out_dir)
+        written = save_figures(result, out_dir, fmt="png" if figures is True else figures)
     return RunOutput(result, out_dir, written)
 
 
 class StopOnInterrupt:
-    """First Ctrl-C: finish the chunk, checkpoint, stop. Second Ctrl-C: stop at once."""
+    """First Ctrl-C (SIGINT) or SIGTERM (what cluster schedulers send first): finish the chunk,
+    checkpoint, stop; ``signum`` says which came. A second one: stop at once."""
+
+    SIGNALS = ("SIGINT", "SIGTERM")
 
     def __enter__(self):
         import signal
 
-        self.requested = False
-        self._signal = signal
-        try:
-            self._old = signal.signal(signal.SIGINT, self._handle)
-        except ValueError:  # not the main thread
-            self._old = None
-        return lambda: self.requested
+        self.requested, self.signum = False, None
+        self._signal, self._old = signal, {}
+        for name in self.SIGNALS:
+            sig = getattr(signal, name)
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread
+                pass
+        return self
+
+    def __call__(self) -> bool:
+        return self.requested
 
     def _handle(self, signum, frame):
         if self.requested:
             raise KeyboardInterrupt
-        self.requested = True
-        print("\nmcjax: Ctrl-C: stopping after this chunk's checkpoint (Ctrl-C again to stop now)",
+        self.requested, self.signum = True, signum
+        what = "Ctrl-C" if signum == self._signal.SIGINT else self._signal.Signals(signum).name
+        print(f"\nmcjax: {what}: stopping after this chunk's checkpoint (Ctrl-C again to stop now)",
               file=sys.stderr)
 
     def __exit__(self, *exc):
-        if self._old is not None:
-            self._signal.signal(self._signal.SIGINT, self._old)
+        for sig, old in self._old.items():
+            self._signal.signal(sig, old)
         return False

@@ -132,6 +132,7 @@ def run_sweep(
     checkpoint_dir: str | None = None,
     resume: bool = False,
     stop: Callable[[], bool] | None = None,
+    on_chunk: Callable[["ChunkReport"], None] | None = None,
 ) -> SweepResult:
     """Trains every experiment for every seed; returns labelled per-run results.
 
@@ -147,6 +148,8 @@ def run_sweep(
         sweep); finished experiments are not run again. The result equals an uninterrupted sweep.
       stop: polled after each chunk's checkpoint; when it returns True the sweep raises
         :class:`Interrupted` (e.g. set by a Ctrl-C handler).
+      on_chunk: called with a :class:`ChunkReport` (the history so far) after each chunk's
+        checkpoint, e.g. a metrics writer (``mcjax.core.writers``) to watch a long sweep.
 
     Raises:
       Interrupted: ``stop()`` asked to stop; every checkpoint on disk is complete.
@@ -180,10 +183,33 @@ def run_sweep(
     try:
         for index, exp in enumerate(experiments):
             ckpt = None if checkpoint_dir is None else checkpoint_path(checkpoint_dir, index)
-            groups.append(_run_experiment(exp, seeds, bar, max_chunks, devices, ckpt, resume, stop))
+            groups.append(_run_experiment(exp, seeds, bar, max_chunks, devices, ckpt, resume, stop,
+                                          on_chunk, index))
     finally:
         bar.close()
     return SweepResult(groups=groups)
+
+
+class ChunkReport(NamedTuple):
+    """What :func:`run_sweep` tells ``on_chunk`` after each chunk of an experiment.
+
+    Attributes:
+      label, index: the experiment's label and position in the sweep.
+      setting_labels, seeds: its ``S`` setting labels and ``N`` seeds.
+      chunk, n_chunks: chunks done so far (this one included) and in all.
+      log_steps: ``[T]`` the steps logged so far; ``new``: how many of them this chunk added.
+      history: ``name -> [S, N, T, ...]`` every logged metric so far (host arrays).
+    """
+
+    label: str
+    index: int
+    setting_labels: tuple
+    seeds: tuple
+    chunk: int
+    n_chunks: int
+    log_steps: np.ndarray
+    new: int
+    history: dict
 
 
 class Interrupted(Exception):
@@ -238,8 +264,18 @@ def place_experiment(exp: Experiment, seeds: Sequence[int], mesh: Mesh, max_chun
                      chunk_size(cfg.n_logs, max_chunks))
 
 
+def _report(exp: Experiment, index: int, seeds, i: int, n_chunks: int, new: int,
+            history: dict) -> ChunkReport:
+    n_set = len(exp.setting_labels)
+    grid = {k: v.reshape((n_set, len(seeds)) + v.shape[1:]) for k, v in history.items()
+            if k != "step"}
+    return ChunkReport(exp.label, index, tuple(exp.setting_labels), tuple(seeds), i + 1,
+                       n_chunks, np.asarray(history["step"][0]), new, grid)
+
+
 def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int, devices,
-                    ckpt: str | None, resume: bool, stop) -> GroupResult:
+                    ckpt: str | None, resume: bool, stop, on_chunk=None,
+                    index: int = 0) -> GroupResult:
     cfg = exp.config
     mesh = run_mesh(devices)
     placed = place_experiment(exp, seeds, mesh, max_chunks)
@@ -271,9 +307,16 @@ def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int, dev
         hist = jax.tree.map(lambda a: a[:n_runs], to_host(hist))
         history = hist if not history else {k: np.concatenate([history[k], hist[k]], axis=1) for k in hist}
         if ckpt is not None:
-            save_checkpoint(ckpt, state, history, i + 1, meta,
-                            run_s=run_s_before + time.perf_counter() - t0)
+            try:
+                save_checkpoint(ckpt, state, history, i + 1, meta,
+                                run_s=run_s_before + time.perf_counter() - t0)
+            except OSError as e:  # e.g. the disk is full: the last checkpoint is still whole
+                raise ConfigError(f"could not write checkpoint {ckpt!r} ({e.strerror}); the one "
+                                  f"before it is intact ({i} of {n_chunks} chunks): make room, "
+                                  "then resume") from None
         bar.update(n_runs * chunk * cfg.log_every)
+        if on_chunk is not None:
+            on_chunk(_report(exp, index, seeds, i, n_chunks, chunk, history))
         if stop is not None and stop() and i + 1 < n_chunks:
             raise Interrupted(f"{exp.label}: stopped after chunk {i + 1} of {n_chunks}")
     _, samples = evaluate(state)

@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
+from mcjax._validation import ConfigError
 from mcjax.core.results import GroupResult, SweepResult, atomic_write
 
 __all__ = ["sample_grid", "coverage_distribution", "coverage_over_training", "save_figures"]
@@ -314,27 +315,33 @@ def coverage_over_training(result: SweepResult | GroupResult, *,
     return fig
 
 
+FIGURE_FORMATS = ("png", "pdf", "svg")
+
+
 def save_figures(result: SweepResult | GroupResult, out_dir: str, *, dpi: int = 120,
-                 n_seeds: int = 4) -> list[str]:
-    """Writes ``samples.png``, ``coverage.png`` and ``coverage_over_training.png`` atomically.
+                 n_seeds: int = 4, fmt: str = "png") -> list[str]:
+    """Writes ``samples``, ``coverage`` and ``coverage_over_training`` figures atomically.
 
     Args:
       result: a sweep result or one group.
       out_dir: folder (created if needed); existing figures there are replaced.
       dpi: resolution of the PNG files.
       n_seeds: seed columns of the sample grid.
+      fmt: ``png``, ``pdf`` or ``svg`` (vector formats for papers).
 
     Returns:
       The three paths written, in the order above.
     """
+    if fmt not in FIGURE_FORMATS:
+        raise ConfigError(f"unknown figure format {fmt!r}; allowed: {', '.join(FIGURE_FORMATS)}")
     os.makedirs(out_dir, exist_ok=True)
     figures = (sample_grid(result, n_seeds), coverage_distribution(result),
                coverage_over_training(result))
     paths = []
     for name, fig in zip(FIGURE_FILES, figures):
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi)
-        path = os.path.join(out_dir, name)
+        fig.savefig(buf, format=fmt, dpi=dpi)
+        path = os.path.join(out_dir, os.path.splitext(name)[0] + "." + fmt)
         atomic_write(path, buf.getvalue())
         paths.append(path)
     return paths

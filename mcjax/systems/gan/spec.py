@@ -9,6 +9,8 @@ import dataclasses
 import itertools
 from typing import Any, ClassVar
 
+import numpy as np
+
 from mcjax._validation import ConfigError
 from mcjax.core.run import register_spec
 
@@ -28,7 +30,20 @@ def parse_sweep(text: str) -> tuple[str, list[float]]:
         raise ConfigError(f"--sweep {text!r}: values must be numbers") from None
     if len(set(values)) != len(values):
         raise ConfigError(f"--sweep {text!r}: values must be distinct")
+    as32 = np.asarray(values, np.float64).astype(np.float32)
+    if len(set(as32.tolist())) != len(values):
+        raise ConfigError(f"--sweep {text!r}: values must be distinct in float32, the precision "
+                          "training runs in")
     return key, values
+
+
+def value_labels(values: list[float]) -> list[str]:
+    """Shortest ``%g`` labels (6 significant digits or more) that tell ``values`` apart."""
+    for digits in range(6, 18):
+        labels = [f"{v:.{digits}g}" for v in values]
+        if len(set(labels)) == len(labels):
+            return labels
+    return [repr(float(v)) for v in values]
 
 
 @register_spec
@@ -142,10 +157,10 @@ class RunSpec:
                         f"--sweep {key}: {field} is static (it changes shapes or branches, so each "
                         f"value is its own compilation); give one --remedy per value instead, e.g. "
                         f"--remedy {remedy.name}:{key}={values[0]:g}")
-                axes.append([(field, key, v) for v in values])
+                axes.append([(field, key, v, t) for v, t in zip(values, value_labels(values))])
             settings, labels = [], []
             for combo in itertools.product(*axes):
-                settings.append(make_hparams(**{**hp, **{field: v for field, _, v in combo}}))
-                labels.append(",".join(f"{key}={v:g}" for _, key, v in combo))
+                settings.append(make_hparams(**{**hp, **{field: v for field, _, v, _ in combo}}))
+                labels.append(",".join(f"{key}={t}" for _, key, _, t in combo))
             exps.append(Experiment(spec, cfg, stack_hparams(settings), tuple(labels)))
         return exps
