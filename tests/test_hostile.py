@@ -346,3 +346,15 @@ def test_version_flag(capsys):
 
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"mcjax {__version__}"
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--out", ""], "--out '' is empty"),
+    (["--out", "o", "--batch-size", "1000000000"], "--seeds 2: gan needs at least"),
+])
+def test_an_empty_out_and_a_batch_too_big_are_refused(tmp_path, monkeypatch, capsys, flags, message):
+    monkeypatch.chdir(tmp_path)
+    _no_compiling(monkeypatch)
+    assert main(["sweep", *SMALL, *flags]) == 2
+    assert message in _error(capsys)
+    assert not os.listdir(tmp_path)  # nothing written, not even the default folder

@@ -248,6 +248,9 @@ def run(spec: Any = None, out_dir: str | None = None, *, resume: bool = False,
 
     if spec is None and not resume:
         raise ConfigError("run needs a spec (or resume=True and the folder of a sweep to continue)")
+    if out_dir is not None and not str(out_dir).strip():
+        raise ConfigError(f"--out {out_dir!r} is empty; give a folder (or leave --out out for "
+                          "mcjax-out/<target>-<time>)")
     resuming = False
     if resume:
         spec, resuming = _resume_spec(spec, out_dir)

@@ -192,14 +192,16 @@ class Config:
 
     def memory_per_run(self) -> int:
         """A lower estimate of the bytes one run holds at its peak, to refuse a sweep that cannot
-        fit before anything is compiled: the evaluation's hidden activations (``eval_samples``
-        points through both players' ``depth`` layers of ``width`` float32 units) and four copies
-        (parameters, gradient, two Adam moments) of both players' weights. Measured against it:
-        256 runs of the 3x128 grid at 10,000 evaluation samples held 60 MB a run (this says 31)."""
+        fit before anything is compiled: the hidden activations of the larger of the evaluation
+        (``eval_samples`` points) and a training step (a real and a fake batch), through both
+        players' ``depth`` layers of ``width`` float32 units, and four copies (parameters,
+        gradient, two Adam moments) of both players' weights. Measured against it: 256 runs of
+        the 3x128 grid at 10,000 evaluation samples held 60 MB a run (this says 31)."""
         dim = int(self.make_target().dim)
         w, d = self.width, self.depth
         weights = (self.latent_dim + dim + 1) * w + 2 * (d - 1) * w * w + (dim + 1) * w
-        return 4 * (self.eval_samples * w * d * 2 + 4 * weights)
+        points = max(self.eval_samples, 2 * self.batch_size * max(self.pack, 1))
+        return 4 * (points * w * d * 2 + 4 * weights)
 
     def make_target(self):
         from mcjax.targets import make_target
