@@ -31,6 +31,7 @@ import time
 
 from mcjax import RunSpec, SweepResult, run
 from mcjax._validation import ConfigError, read_toml
+from mcjax.core.writers import TensorBoardWriter
 from mcjax.plots import save_figures
 from mcjax.core.results import RESULT_FILES, check_out_dir, present_result_files
 
@@ -85,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "this command left in --out")
     p.add_argument("--report", action="store_true",
                    help="train nothing: print the table of the remedies finished in --out so far")
+    p.add_argument("--tensorboard", metavar="DIR", default=None,
+                   help="watch the table train: every remedy's metrics after each chunk, in "
+                   "DIR/<target> (tensorboard --logdir DIR; pip install \"mcjax[tensorboard]\")")
     p.add_argument("--config", metavar="FILE.toml",
                    help="defaults from a TOML file of these options (configs/remedy_table_*.toml); "
                         "flags on the command line win")
@@ -110,6 +114,12 @@ def main(argv=None) -> None:
               f"{base.depth}x{base.width} MLPs, latent {base.latent_dim}, batch {base.batch_size}, "
               f"{base.optimizer} lr 1e-3 (both players), {base.steps} generator steps", flush=True)
         out = os.path.join(args.out, target)
+        writer = None
+        if args.tensorboard and not args.report:
+            try:
+                writer = TensorBoardWriter(os.path.join(args.tensorboard, target))
+            except ConfigError as e:
+                p.error(str(e))
         groups, missing, wall = [], [], 0.0
         for remedy, name in zip(args.remedies, names):
             folder = os.path.join(out, "remedies", name)
@@ -123,7 +133,7 @@ def main(argv=None) -> None:
             check_out_dir(folder, overwrite=args.overwrite)  # before training, not after
             t0 = time.perf_counter()
             result = run(dataclasses.replace(spec_of, remedy=(remedy,)), folder, resume=args.resume,
-                         overwrite=args.overwrite, figures=False).result
+                         overwrite=args.overwrite, figures=False, on_chunk=writer).result
             wall += time.perf_counter() - t0
             groups += result.groups
             print(f"{remedy}: {result.run_s:.0f} s ({result.run_steps_per_s:.0f} run-steps/s), compile "

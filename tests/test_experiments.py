@@ -16,9 +16,13 @@ def test_remedy_table_runs_resumes_and_reports(tmp_path):
            "--width", "8", "--depth", "1", "--out", str(tmp_path / "t")]
     run = lambda *extra: subprocess.run(cmd + list(extra), capture_output=True, text=True, timeout=600,
                                         env=env, cwd=ROOT)
-    p = run()
+    p = run("--tensorboard", str(tmp_path / "tb"))
     assert p.returncode == 0, p.stderr[-2000:]
     assert "pacgan:pack=2 | " in p.stdout and "1x8 MLPs" in p.stdout
+    from tests.test_writers import _events  # the table could be watched while it trained
+
+    tags = {t for t, _, _ in _events(tmp_path / "tb" / "ring")}
+    assert {"gan/modes_covered", "pacgan_pack_2/modes_covered"} <= tags  # tensorboardX tag characters
     with open(tmp_path / "t" / "ring" / "summary.json") as f:
         summary = json.load(f)
     assert list(summary["remedies"]) == ["gan", "pacgan:pack=2"]

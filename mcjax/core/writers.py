@@ -4,7 +4,9 @@
 After every chunk each writer receives a :class:`~mcjax.core.sweep.ChunkReport` and writes the
 logs that chunk added: per setting, the median over seeds of every scalar metric (tag
 ``<remedy>[<setting>]/<metric>``), and with ``per_run`` every run's value too
-(``.../seed<k>``). The x axis is the training step. The backends are optional extras:
+(``.../seed<k>``). The x axis is the training step. TensorBoard keeps letters, digits, ``_``,
+``-``, ``.`` and ``/`` of a tag and writes ``_`` for the rest (``pacgan:pack=2`` shows as
+``pacgan_pack_2``). The backends are optional extras:
 ``pip install "mcjax[tensorboard]"`` (tensorboardX) and ``pip install "mcjax[wandb]"``; the
 writers name the missing package in one line before anything is compiled.
 """
