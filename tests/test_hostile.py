@@ -350,7 +350,7 @@ def test_version_flag(capsys):
 
 @pytest.mark.parametrize("flags, message", [
     (["--out", ""], "--out '' is empty"),
-    (["--out", "o", "--batch-size", "1000000000"], "--seeds 2: gan needs at least"),
+    (["--out", "o", "--batch-size", "1000000000"], "gan: one run needs at least"),
 ])
 def test_an_empty_out_and_a_batch_too_big_are_refused(tmp_path, monkeypatch, capsys, flags, message):
     monkeypatch.chdir(tmp_path)

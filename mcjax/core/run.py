@@ -322,6 +322,11 @@ def check_memory(experiments: list, seeds: int, available: int | None = None) ->
         need = per_run() * runs
         if need > available:
             fit = max(available // (per_run() * len(e.setting_labels)), 0)
+            if fit == 0:
+                raise ConfigError(
+                    f"{e.label}: one run needs at least "
+                    f"{per_run() / 2**30:.1f} GiB, more than {where} ({available / 2**30:.1f} "
+                    "GiB); use a smaller --batch-size, fewer --eval-samples or a smaller net")
             raise ConfigError(
                 f"--seeds {seeds}: {e.label} needs at least {need / 2**30:.1f} GiB for its {runs} "
                 f"runs, more than {where} ({available / 2**30:.1f} GiB); use at most about {fit} "
