@@ -98,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--num-processes", type=int, default=None, help="with --distributed")
     s.add_argument("--process-id", type=int, default=None, help="with --distributed")
 
+    _add_inspect_parsers(sub)
+    return p
+
+
+def _add_inspect_parsers(sub) -> None:
+    """``show``, ``remedies`` and ``analyze``: the commands that read what a sweep saved."""
     sh = sub.add_parser("show", help="print the table of a saved sweep")
     sh.add_argument("out_dir")
     sh.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -112,7 +118,6 @@ def build_parser() -> argparse.ArgumentParser:
     an = sub.add_parser("analyze", help="curvature and rotation of a saved sweep's final states, "
                         "collapsed vs healthy runs; writes analysis.json and dynamics.png")
     an.add_argument("out_dir")
-    return p
 
 
 def spec_from_args(args):
