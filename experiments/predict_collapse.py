@@ -31,6 +31,7 @@ Commands (the results land in ``OUT/<target>``; ``--resume`` continues an interr
 finished one is re-analysed without training)::
 
     python experiments/predict_collapse.py --out runs/predict_collapse          # 512 seeds, ring
+    python experiments/predict_collapse.py --target grid --out runs/predict_collapse  # 256, grid
     python experiments/predict_collapse.py --smoke --out /tmp/predict_smoke    # < 2 min
 
 Cost on the 2-core CPU: see docs/results.md, "Predicting collapse".

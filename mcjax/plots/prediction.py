@@ -94,5 +94,9 @@ def flux_over_training(group: GroupResult, setting: int, runs: Sequence[int],
         ax.set_xlabel("generator step")
         ax.set_ylabel("d occupancy / update")
         ax.set_title(title, fontsize=9)
-    axes[-1].legend(fontsize=6, ncol=2)
+    n_modes = flux.shape[1]
+    if n_modes <= 12:
+        axes[-1].legend(fontsize=6, ncol=2)
+    else:  # a legend of many modes would hide the lines: put it beside the last panel
+        axes[-1].legend(fontsize=6, ncol=2, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return fig
