@@ -45,6 +45,7 @@ CASES = {
     "rmsprop": ("gan", {"optimizer": "rmsprop"}),
     "dynamics": ("gan", {"log_dynamics": True, "dynamics_probes": 2, "lanczos_order": 3}),
 }
+RITZ_VALUES = {"g_hessian_max", "g_hessian_min", "d_hessian_max", "d_hessian_min"}
 
 
 def run_case(name):
@@ -71,6 +72,11 @@ def test_same_history_as_before_the_refactor(name):
     got = run_case(name)
     assert sorted(got) == sorted(want)
     for k in want:
+        if k.split("/")[-1] in RITZ_VALUES:
+            # the logged Ritz values come from bisection since the LAPACK eigh left the scan
+            # (issue 14): both are accurate to a few float32 ulps of ||T|| (test_tridiagonal)
+            np.testing.assert_allclose(got[k], want[k], rtol=5e-7, atol=1e-7, err_msg=f"{name} {k}")
+            continue
         # bitwise: the refactor moved code, it must not change an operation or its order
         np.testing.assert_array_equal(got[k], want[k], err_msg=f"{name} {k}")
 

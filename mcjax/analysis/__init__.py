@@ -36,6 +36,8 @@ from .curvature import lanczos as lanczos
 from .curvature import ritz_pairs as ritz_pairs
 from .curvature import spectral_density as spectral_density
 from .curvature import tridiagonal as tridiagonal
+from .tridiagonal import eigvalsh_tridiagonal as eigvalsh_tridiagonal
+from .tridiagonal import sturm_count as sturm_count
 from .dynamics import PathAngle as PathAngle
 from .dynamics import arnoldi_eigenvalues as arnoldi_eigenvalues
 from .dynamics import game_jacobian as game_jacobian

@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
+from mcjax.analysis.tridiagonal import eigvalsh_tridiagonal
 from mcjax.core.trees import tree_dot
 
 __all__ = [
@@ -267,7 +268,8 @@ def hessian_top_eigenvalues(
 ) -> TopEigenvalues:
     """The ``k`` largest and the ``k`` most negative eigenvalues of the Hessian of ``loss_fn``.
 
-    Lanczos (:func:`lanczos`) on ``v -> H v`` from a random start; the extreme Ritz values converge
+    Lanczos (:func:`lanczos`) on ``v -> H v`` from a random start, the Ritz values by bisection
+    (:func:`mcjax.analysis.tridiagonal.eigvalsh_tridiagonal`); the extreme Ritz values converge
     first (Kaniel-Paige theory), so ``order`` of a few times ``k`` usually suffices for the top
     one; ``order = dim`` gives them exactly. Ritz values lie inside the spectrum: ``largest`` can
     only underestimate, ``smallest`` only overestimate. The most negative eigenvalue is the one
@@ -297,7 +299,8 @@ def hessian_top_eigenvalues(
     order = min(dim, max(4 * k, 32)) if order is None else order
     if not 1 <= k <= order:
         raise ValueError(f"k must be in [1, order={order}], got {k}")
-    theta, _ = ritz_pairs(lanczos(matvec, dim, order, key, dtype=dtype))
+    res = lanczos(matvec, dim, order, key, dtype=dtype)
+    theta = eigvalsh_tridiagonal(res.alphas, res.betas)  # no LAPACK call inside a training scan
     return TopEigenvalues(largest=theta[::-1][:k], smallest=theta[:k])
 
 
