@@ -4,8 +4,10 @@ over hundreds of seeds of one setting (issue 14).
 Setting (``STUDIES["ring"]``; chosen by a pilot, below): ring of 8 modes (radius 2, std 0.02);
 2x64 ReLU MLPs, latent 16, batch 128; non-saturating loss plus the R1 penalty of weight 0.05
 (Mescheder et al. 2018); Adam lr 1e-3 for both players, betas 0.5/0.999; 4000 alternating 1:1
-steps; every 100 steps the mode statistics of 10,000 generated samples and the collapse
-measurements of ``mcjax.analysis.collapse`` are logged inside the scan (``--log-collapse``).
+steps; every 100 steps the mode statistics of 10,000 generated samples, the collapse
+measurements of ``mcjax.analysis.collapse`` (``--log-collapse``) and the game's rotation index,
+the extreme Hessian eigenvalues of each player's loss and ``||xi||`` (``--log-dynamics``) are
+logged inside the scan.
 512 seeds in one compiled program.
 
 Pilot (32 seeds per weight, same setup; share of runs collapsed by the outcome below): R1 weight
@@ -19,7 +21,8 @@ Features: every logged measurement (``mcjax.systems.gan.collapse_features.FEATUR
 coverage; mode flux toward uncovered modes, its minimum and total; the critic's input-gradient
 norms at real and generated points, their ratio and the share of samples pushed toward an
 uncovered mode; generator stretch and the share of samples between modes; dominant-mode changes and
-dwell; the interval's mean losses) read at 5 %, 10 % and 25 % of training.
+dwell; the rotation index, the top and bottom Hessian eigenvalue of each player and ``||xi||``
+(ring only); the interval's mean losses) read at 5 %, 10 % and 25 % of training.
 
 Analysis, fixed before the result was seen (``mcjax.analysis.study``, its docstring has the
 details): even seeds fit, odd seeds test; per feature and time the held-out AUC (direction chosen
@@ -53,7 +56,7 @@ TIMES = (0.05, 0.1, 0.25)
 LAST = 0.1  # the outcome's window: the last 10 % of training
 STUDIES = {
     "ring": dict(target="ring", remedy=("r1:weight=0.05",), seeds=512, steps=4000, log_every=100,
-                 eval_samples=10000, log_collapse=True),
+                 eval_samples=10000, log_collapse=True, log_dynamics=True),
     # the second target: 5x5 grid, 3x128 MLPs, R1 at its default weight; in the 32-seed remedy
     # table (docs/results.md) 9 of 32 runs ended below 25 modes at 8000 steps
     "grid": dict(target="grid", remedy=("r1:weight=1.0",), seeds=256, steps=8000, width=128,

@@ -17,7 +17,7 @@ from mcjax.systems.gan.spec import DEFAULT_REMEDIES
 __all__ = ["main", "build_parser"]
 
 _FLAG_NAMES = ("steps", "batch_size", "width", "depth", "latent_dim", "log_every", "eval_samples",
-               "keep_samples", "dynamics_probes", "lanczos_order")
+               "keep_samples", "dynamics_probes", "lanczos_order", "collapse_samples")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also log rotation index, Hessian extremes and ||xi|| every --log-every steps")
     s.add_argument("--log-collapse", action="store_true",
                    help="also log mode flux, critic field and generator stretch every --log-every steps")
+    s.add_argument("--collapse-samples", type=int, default=d.collapse_samples,
+                   help=f"points of the mode flux and critic field with --log-collapse "
+                   f"(default {d.collapse_samples}; at most --eval-samples)")
     s.add_argument("--dynamics-probes", type=int, default=d.dynamics_probes,
                    help=f"probes of the rotation index with --log-dynamics (default {d.dynamics_probes})")
     s.add_argument("--lanczos-order", type=int, default=d.lanczos_order,

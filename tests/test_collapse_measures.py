@@ -2,6 +2,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 import optax
 
 from mcjax.analysis.collapse import (critic_field, generator_stretch, mode_flux, mode_hopping,
@@ -95,14 +96,18 @@ def test_mode_hopping_on_a_hand_made_sequence():
     assert mode_hopping(np.zeros((4, 3))) == (0, {})
 
 
-def test_logged_collapse_measurements_equal_a_direct_computation():
+@pytest.mark.parametrize("points", [2048, 51])  # all 101 evaluation samples; the first 51
+def test_logged_collapse_measurements_equal_a_direct_computation(points):
     from mcjax import Config, apply_remedy, make_hparams
     from mcjax.analysis.collapse import critic_field as field_fn
     from mcjax.systems.gan.engine import make_trainer
 
     cfg, hp = apply_remedy("pacgan:pack=2", Config(steps=20, log_every=10, width=8, depth=1,
                                                    batch_size=16, latent_dim=3, eval_samples=101,
-                                                   keep_samples=4, log_collapse=True))
+                                                   keep_samples=4, log_collapse=True,
+                                                   collapse_samples=points))
+    nc = min(points, 101)  # the flux's latents; the critic field takes whole packs of them
+    n = (nc // 2) * 2
     hp = make_hparams(**hp)
     trainer = make_trainer(cfg)
     state, hist = jax.jit(trainer.train)(hp, jax.random.key(3))
@@ -120,9 +125,9 @@ def test_logged_collapse_measurements_equal_a_direct_computation():
     crit = nets.critic(8, 1)
     critic = lambda x: crit.apply(state.d_params, x.reshape(x.shape[0] // 2, 4))[0]
     key = jax.random.fold_in(jax.random.fold_in(state.eval_key, state.step), 1)
-    real = cfg.make_target().sample(jax.random.split(key)[1], 100)
-    covered = hist["mode_counts"][-1] > 0
-    want = field_fn(critic, real, gen(state.g_params, z[:100]), cfg.make_target().means, covered)
+    real = cfg.make_target().sample(jax.random.split(key)[1], n)
+    covered = hist["mode_counts"][-1] > 0  # from all 101 samples, whatever the subset
+    want = field_fn(critic, real, gen(state.g_params, z[:n]), cfg.make_target().means, covered)
     np.testing.assert_allclose(hist["critic_grad_fake"][-1], want.fake_norm, rtol=1e-5)
     np.testing.assert_allclose(hist["critic_grad_real"][-1], want.real_norm, rtol=1e-5)
     np.testing.assert_allclose(hist["toward_uncovered"][-1], want.toward_uncovered, atol=1e-6)
@@ -134,5 +139,22 @@ def test_logged_collapse_measurements_equal_a_direct_computation():
                                              state.wrappers, state.d_opt)
     update, _ = make_optimizer("adam", hp.lr_g, hp).update(grads, state.g_opt, state.g_params)
     scale = 0.25 * 2 * 2.0 * np.sin(np.pi / 8)  # a quarter of the ring's neighbour distance
-    want_flux = mode_flux(gen, state.g_params, update, z, cfg.make_target().means, scale)
+    want_flux = mode_flux(gen, state.g_params, update, z[:nc], cfg.make_target().means, scale)
     np.testing.assert_allclose(hist["mode_flux"][-1], want_flux, rtol=1e-4, atol=1e-7)  # float32 order
+
+
+def test_results_saved_before_collapse_samples_load_with_every_evaluation_sample():
+    import os
+
+    from mcjax import Config
+    from mcjax.core.run import load_spec
+    from mcjax.systems.gan.spec import RunSpec
+
+    folder = os.path.join(os.path.dirname(__file__), "..", "docs", "tables", "predict_collapse",
+                          "grid")  # trained before the field existed, on 10,000 samples
+    spec = load_spec(folder)
+    assert spec.collapse_samples == spec.eval_samples == 10000
+    old = Config(eval_samples=300, keep_samples=4).to_dict()
+    del old["collapse_samples"]
+    assert Config.from_dict(old).collapse_samples == 300
+    assert Config().collapse_samples == 2048 and RunSpec().collapse_samples == 2048

@@ -37,6 +37,9 @@ class Config:
     Attributes:
       target: target name (``ring`` or ``grid``).
       target_params: extra constructor arguments of the target, as ``((name, value), ...)``.
+      arch: the players' networks (``mcjax.systems.gan.architectures.ARCHS``): ``mlp`` (``depth``
+        hidden layers of ``width`` units, images flattened) or ``dcgan`` (image targets only; the
+        DCGAN of ``mcjax.systems.gan.convnets``, ``width`` channels in its first convolution).
       latent_dim: size of the generator's Gaussian latent ``z``.
       width: hidden units per layer, both players.
       depth: hidden layers, both players.
@@ -76,6 +79,10 @@ class Config:
       log_collapse: also log, every ``log_every`` steps, the measurements of collapse mechanisms
         of ``mcjax.analysis.collapse`` (mode flux per mode, critic field, generator stretch); see
         ``mcjax.systems.gan.engine``'s ``_collapse_fn``.
+      collapse_samples: points of the mode flux and the critic field of ``log_collapse`` (the
+        first of the evaluation latents and samples; at most ``eval_samples``). Which modes are
+        uncovered is still read from all ``eval_samples`` samples. Results saved before this field
+        existed used all evaluation samples and load with ``collapse_samples = eval_samples``.
       optimizer: ``adam`` (lr, beta1, beta2), ``rmsprop`` (lr, decay = beta2), ``sgd``
         (lr, momentum = beta1), ``muon`` (lr, momentum = beta1; Adam with beta1, beta2 on
         non-matrix parameters) or ``kron`` (PSGD Kron, a Kronecker-factored Shampoo-family
@@ -91,6 +98,7 @@ class Config:
 
     target: str = "ring"
     target_params: tuple = ()
+    arch: str = "mlp"
     latent_dim: int = 16
     width: int = 64
     depth: int = 2
@@ -118,6 +126,7 @@ class Config:
     log_collapse: bool = False
     dynamics_probes: int = 4
     lanczos_order: int = 10
+    collapse_samples: int = 2048
     optimizer: str = "adam"
     log_every: int = 200
     eval_samples: int = 2500
@@ -133,7 +142,7 @@ class Config:
 
         for name in ("latent_dim", "width", "depth", "batch_size", "steps", "n_critic",
                      "log_every", "eval_samples", "keep_samples", "pack", "mbd_dim", "entropy_k",
-                     "dynamics_probes", "lanczos_order"):
+                     "dynamics_probes", "lanczos_order", "collapse_samples"):
             check_positive_int(name, getattr(self, name))
         for name in ("mbd_kernels", "unroll"):
             v = getattr(self, name)
@@ -160,6 +169,9 @@ class Config:
             check_choice("loss term", name, TERM_NAMES)
         check_selected(TERMS, self)
         check_choice("activation", self.activation, ACTIVATIONS)
+        from mcjax.systems.gan.architectures import ARCHS
+
+        check_choice("arch", self.arch, ARCHS)
         check_choice("loss", self.loss, LOSSES)
         check_choice("penalty", self.penalty, PENALTIES)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -182,9 +194,15 @@ class Config:
                 f"target_params must be a tuple of (name, value) pairs, got {self.target_params!r}"
             ) from e
         try:
-            self.make_target()
+            target = self.make_target()
         except TypeError as e:
             raise ConfigError(f"bad target_params {params!r} for target {self.target!r}: {e}") from e
+        from mcjax.systems.gan.architectures import check_arch
+
+        check_arch(self, target)
+        if self.log_collapse and not hasattr(target, "means"):
+            raise ConfigError(f"log_collapse measures the flux toward each mode's centre: it needs a "
+                              f"Gaussian-mixture target (ring, grid, high_dim), got {self.target!r}")
 
     @property
     def n_logs(self) -> int:
@@ -238,6 +256,8 @@ class Config:
             if d.pop(old, False):  # results saved when these terms were Config switches
                 terms.append(name)
         d["terms"] = tuple(terms)
+        # saved before collapse_samples existed: the collapse log used every evaluation sample
+        d.setdefault("collapse_samples", d.get("eval_samples", cls.eval_samples))
         return cls(**d)
 
 

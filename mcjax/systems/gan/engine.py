@@ -27,6 +27,7 @@ from mcjax.core.system import System
 from mcjax.core.trees import tree_norm
 from mcjax.metrics import mode_stats
 from mcjax.systems.gan import rules, terms, transforms, wrappers
+from mcjax.systems.gan.architectures import make_players
 from mcjax.systems.gan.optimizers import make_optimizer
 from mcjax.systems.gan.parts import selected
 
@@ -281,9 +282,11 @@ def _collapse_fn(cfg: Config, game: Game, target: Any) -> Callable:
     * ``mode_flux [K]``: along the generator's update that its optimizer would make from the
       generator's gradient on that batch (against the current critic), on the evaluation
       latents; soft occupancy of width a quarter of the smallest distance between two modes.
+      Here and in the critic field, the first ``collapse_samples`` evaluation latents and samples.
     * ``critic_grad_real``, ``critic_grad_fake``: mean ``||grad_x D||`` at a real batch and at the
       evaluation samples; ``toward_uncovered``: the share of evaluation samples whose force
-      ``grad_x D`` points toward a mode not covered (``stats["mode_counts"] == 0``).
+      ``grad_x D`` points toward a mode not covered (``stats["mode_counts"] == 0``, counted on
+      all evaluation samples).
     * ``stretch_mean``, ``stretch_max``: ``||dG/dz||_F`` over the first ``STRETCH_LATENTS``
       evaluation latents.
     """
@@ -298,13 +301,14 @@ def _collapse_fn(cfg: Config, game: Game, target: Any) -> Callable:
         key = jax.random.fold_in(jax.random.fold_in(state.eval_key, state.step), 1)
         k_loss, k_real = jax.random.split(key)
         z = jax.random.normal(jax.random.clone(state.eval_key), (cfg.eval_samples, cfg.latent_dim))
+        z_c = z[: min(cfg.collapse_samples, cfg.eval_samples)]
         ws = state.wrappers
         grads = jax.grad(game.generator_loss)(state.g_params, state.d_params, hp, k_loss,
                                               state.step, ws, state.d_opt)
         g_tx, _ = game.optimizers(hp)
         update, _ = g_tx.update(grads, state.g_opt, state.g_params)
-        flux = collapse.mode_flux(game.generate, state.g_params, update, z, means, scale)
-        n = (cfg.eval_samples // cfg.pack) * cfg.pack  # whole packs only
+        flux = collapse.mode_flux(game.generate, state.g_params, update, z_c, means, scale)
+        n = (z_c.shape[0] // cfg.pack) * cfg.pack  # whole packs only
         critic = game.critic_logits(state.d_params, ws)
         real = target.sample(k_real, n)
         field = collapse.critic_field(critic, real, samples[:n], means,
@@ -329,9 +333,7 @@ def make_trainer(config: Config) -> Trainer:
     """Builds the pure training program for ``config`` (see module docstring)."""
     cfg = config
     target = cfg.make_target()
-    gen = nets.generator(cfg.width, cfg.depth, target.dim, cfg.activation)
-    crit = nets.critic(cfg.width, cfg.depth, cfg.activation, mbd_kernels=cfg.mbd_kernels,
-                       mbd_dim=cfg.mbd_dim, mbstd=cfg.mbstd)
+    gen, crit, critic_input = make_players(cfg, target)
     (rule,) = selected(rules.RULES, cfg)
     wrapper_parts = selected(wrappers.WRAPPERS, cfg)
     game = make_game(cfg, target, gen, crit, wrapper_parts)
@@ -339,7 +341,7 @@ def make_trainer(config: Config) -> Trainer:
     def init(hp: HParams, key: jax.Array) -> TrainState:
         k_g, k_d, k_train, k_eval, k_parts = jax.random.split(key, 5)
         g_params = gen.init(k_g, jnp.zeros((1, cfg.latent_dim), jnp.float32))
-        d_params = crit.init(k_d, jnp.zeros((2, target.dim * cfg.pack), jnp.float32))
+        d_params = crit.init(k_d, jnp.zeros((2,) + critic_input, jnp.float32))
         g_tx, d_tx = game.optimizers(hp)
         return TrainState(
             g_params=g_params, d_params=d_params,

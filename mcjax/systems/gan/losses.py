@@ -98,15 +98,16 @@ def gradient_penalty(
     ``eps ~ U[0, 1]`` per sample.
 
     Args:
-      critic_fn: maps a batch ``[B, D]`` to scores ``[B]``.
-      real: ``[B, D]`` real batch.
-      fake: ``[B, D]`` generated batch.
+      critic_fn: maps a batch ``[B, D]`` (or images ``[B, H, W, C]``) to scores ``[B]``.
+      real: ``[B, D]`` real batch (or images).
+      fake: ``[B, D]`` generated batch (or images).
       key: randomness for ``eps``.
     """
     eps = jax.random.uniform(key, (real.shape[0], 1), dtype=real.dtype)
+    eps = eps.reshape((real.shape[0],) + (1,) * (real.ndim - 1))  # images: one eps per image
     xhat = eps * real + (1.0 - eps) * fake
     grads = jax.grad(lambda x: jnp.sum(critic_fn(x)))(xhat)
-    norms = jnp.sqrt(jnp.sum(grads**2, axis=1) + 1e-12)
+    norms = jnp.sqrt(jnp.sum(grads**2, axis=tuple(range(1, grads.ndim))) + 1e-12)
     return jnp.mean((norms - 1.0) ** 2)
 
 

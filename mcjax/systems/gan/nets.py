@@ -16,6 +16,7 @@ from flax import linen as nn
 __all__ = [
     "MLP",
     "Critic",
+    "critic_head",
     "ACTIVATIONS",
     "generator",
     "critic",
@@ -74,8 +75,24 @@ def minibatch_stddev(h: jax.Array) -> jax.Array:
     return jnp.broadcast_to(jnp.mean(std), (h.shape[0], 1))
 
 
+def critic_head(module: nn.Module, x: jax.Array, mbd_kernels: int, mbd_dim: int,
+                mbstd: bool) -> jax.Array:
+    """The critic's last layers on its features ``x [B, F]``, inside ``module``'s ``nn.compact``
+    call: the optional minibatch layers (parameter ``mbd_T``), then one dense output (``out``);
+    returns the logits ``[B]``. Shared by every critic architecture."""
+    extra = [x]
+    if mbd_kernels:
+        T = module.param("mbd_T", nn.initializers.normal(0.1), (x.shape[-1], mbd_kernels * mbd_dim))
+        extra.append(minibatch_discrimination(x, T, mbd_kernels, mbd_dim))
+    if mbstd:
+        extra.append(minibatch_stddev(x))
+    x = jnp.concatenate(extra, axis=-1) if len(extra) > 1 else x
+    return nn.Dense(1, name="out")(x)[:, 0]
+
+
 class Critic(nn.Module):
-    """MLP critic ``[B, in] -> (logits [B], features [B, width])``.
+    """MLP critic ``[B, in] -> (logits [B], features [B, width])``; an image batch
+    ``[B, H, W, C]`` is flattened first.
 
     Attributes:
       hidden: hidden widths.
@@ -93,18 +110,10 @@ class Critic(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
         act = ACTIVATIONS[self.activation]
+        x = x.reshape(x.shape[0], -1)
         for i, width in enumerate(self.hidden):
             x = act(nn.Dense(width, name=f"hidden_{i}")(x))
-        features = x
-        extra = [x]
-        if self.mbd_kernels:
-            T = self.param("mbd_T", nn.initializers.normal(0.1),
-                           (x.shape[-1], self.mbd_kernels * self.mbd_dim))
-            extra.append(minibatch_discrimination(x, T, self.mbd_kernels, self.mbd_dim))
-        if self.mbstd:
-            extra.append(minibatch_stddev(x))
-        x = jnp.concatenate(extra, axis=-1) if len(extra) > 1 else x
-        return nn.Dense(1, name="out")(x)[:, 0], features
+        return critic_head(self, x, self.mbd_kernels, self.mbd_dim, self.mbstd), x
 
 
 def generator(width: int, depth: int, data_dim: int, activation: str = "relu") -> MLP:
@@ -140,7 +149,9 @@ def spectral_norm_init(params: Any, key: jax.Array) -> Any:
 
 
 def spectral_normalize(params: Any, u_state: Any, n_iter: int = 1) -> tuple[Any, Any]:
-    """Divides every Dense kernel ``W [in, out]`` by its largest singular value (Miyato et al. 2018).
+    """Divides every Dense kernel ``W [in, out]`` by its largest singular value (Miyato et al. 2018);
+    a convolution's kernel ``[kh, kw, in, out]`` is taken as the matrix ``[kh kw in, out]``, as
+    Miyato et al. do.
 
     ``sigma`` is estimated by ``n_iter`` power iterations from ``u``: ``v = W u / ||W u||``,
     ``u' = W^T v / ||W^T v||``, ``sigma = v^T W u'``; ``u, v`` carry no gradient, ``sigma`` does
@@ -150,9 +161,10 @@ def spectral_normalize(params: Any, u_state: Any, n_iter: int = 1) -> tuple[Any,
       ``(normalised params, new u state)``.
     """
 
-    def one(path, w, u):
+    def one(path, kernel, u):
         if u is None or not _is_kernel(path):
-            return w, u
+            return kernel, u
+        w = kernel.reshape(-1, kernel.shape[-1])  # a convolution's [kh, kw, in, out] as [kh kw in, out]
         for _ in range(n_iter):
             v = w @ u
             v = v / (jnp.linalg.norm(v) + 1e-12)
@@ -160,7 +172,7 @@ def spectral_normalize(params: Any, u_state: Any, n_iter: int = 1) -> tuple[Any,
             u = u / (jnp.linalg.norm(u) + 1e-12)
         u, v = jax.lax.stop_gradient(u), jax.lax.stop_gradient(v)
         sigma = v @ (w @ u)
-        return w / sigma, u
+        return kernel / sigma, u
 
     pairs = jax.tree_util.tree_map_with_path(one, params, u_state, is_leaf=lambda x: x is None)
     is_pair = lambda x: isinstance(x, tuple) and len(x) == 2

@@ -23,11 +23,16 @@ __all__ = [
 
 def pack(x: jax.Array, m: int) -> jax.Array:
     """PacGAN packing (Lin et al. 2018, Sec. 3): ``[m B, D] -> [B, m D]``, concatenating ``m``
-    consecutive samples into one critic input (sample ``i * m + j`` goes to slot ``j`` of row ``i``)."""
+    consecutive samples into one critic input (sample ``i * m + j`` goes to slot ``j`` of row ``i``).
+    Images ``[m B, H, W, C] -> [B, H, W, m C]`` are concatenated along channels, as PacGAN's
+    Stacked MNIST critic takes them (sample ``i * m + j`` in channels ``j C .. (j + 1) C - 1``)."""
     if m == 1:
         return x
-    n, d = x.shape
-    return x.reshape(n // m, m * d)
+    if x.ndim == 2:
+        n, d = x.shape
+        return x.reshape(n // m, m * d)
+    n, h, w, c = x.shape
+    return x.reshape(n // m, m, h, w, c).transpose(0, 2, 3, 1, 4).reshape(n // m, h, w, m * c)
 
 
 def r1_penalty(critic_fn: Callable[[jax.Array], jax.Array], x: jax.Array) -> jax.Array:
@@ -36,7 +41,7 @@ def r1_penalty(critic_fn: Callable[[jax.Array], jax.Array], x: jax.Array) -> jax
     On real data this is R1, on generated data R2 (Mescheder et al. 2018, Eq. 9 and 10).
     """
     grads = jax.grad(lambda v: jnp.sum(critic_fn(v)))(x)
-    return jnp.mean(jnp.sum(grads**2, axis=1))
+    return jnp.mean(jnp.sum(grads**2, axis=tuple(range(1, grads.ndim))))
 
 
 def kl_entropy(x: jax.Array, k: int = 3) -> jax.Array:
@@ -45,8 +50,9 @@ def kl_entropy(x: jax.Array, k: int = 3) -> jax.Array:
     ``H = psi(n) - psi(k) + log V_d + (d / n) sum_i log eps_i``, with ``eps_i`` the distance from
     ``x_i`` to its ``k``-th nearest neighbour (itself excluded) and ``V_d = pi^{d/2} / Gamma(d/2 + 1)``
     the volume of the unit ball (Kozachenko & Leonenko 1987; Kraskov et al. 2004, Eq. 20 with the
-    Euclidean norm). In nats; differentiable in ``x``.
+    Euclidean norm). In nats; differentiable in ``x``. Images ``[n, H, W, C]`` are flattened.
     """
+    x = x.reshape(x.shape[0], -1)
     n, d = x.shape
     d2 = jnp.sum((x[:, None, :] - x[None, :, :]) ** 2, axis=-1)
     d2 = d2 + jnp.diag(jnp.full((n,), jnp.inf, x.dtype))

@@ -62,7 +62,8 @@ class RunSpec:
       keep_samples: final samples kept per run for figures (``None``: ``min(512, eval_samples)``).
       log_dynamics, dynamics_probes, lanczos_order: log rotation index, Hessian extremes and
         ``||xi||`` inside the scan (``Config.log_dynamics``).
-      log_collapse: log mode flux, critic field and generator stretch (``Config.log_collapse``).
+      log_collapse, collapse_samples: log mode flux, critic field and generator stretch
+        (``Config.log_collapse``), the first two on ``collapse_samples`` points.
       seeds: seeds ``0..seeds-1`` per setting.
     """
 
@@ -87,6 +88,7 @@ class RunSpec:
     log_collapse: bool = False
     dynamics_probes: int = 4
     lanczos_order: int = 10
+    collapse_samples: int = 2048
 
     def __post_init__(self):
         object.__setattr__(self, "remedy", tuple(self.remedy or DEFAULT_REMEDIES))
@@ -106,6 +108,9 @@ class RunSpec:
         unknown = sorted(set(d) - fields)
         if unknown:
             raise ConfigError(f"unknown run spec field(s) {unknown}; allowed: {sorted(fields)}")
+        d = dict(d)
+        # saved before collapse_samples existed: the collapse log used every evaluation sample
+        d.setdefault("collapse_samples", d.get("eval_samples", cls.eval_samples))
         return cls(**d)
 
     def base_config(self):
@@ -117,7 +122,7 @@ class RunSpec:
             latent_dim=self.latent_dim, log_every=self.log_every, eval_samples=self.eval_samples,
             log_dynamics=self.log_dynamics, log_collapse=self.log_collapse,
             dynamics_probes=self.dynamics_probes,
-            lanczos_order=self.lanczos_order,
+            lanczos_order=self.lanczos_order, collapse_samples=self.collapse_samples,
             keep_samples=(self.keep_samples if self.keep_samples is not None else
                           min(Config().keep_samples, self.eval_samples) if self.eval_samples > 0 else 1),
         )

@@ -1,0 +1,91 @@
+"""The players' networks by name (``Config.arch``): what the engine builds its generator and
+critic from. A new architecture is one entry of :data:`ARCHS`.
+
+Every architecture gives ``(generator, critic, critic_input)``: flax modules used only through
+pure ``init`` / ``apply``, the generator mapping ``z [n, L]`` to ``[n, *target.event_shape]`` and
+the critic a packed batch ``[n, *critic_input]`` to ``(logits [n], features [n, F])``.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import jax
+from flax import linen as nn
+
+from mcjax._validation import ConfigError
+from mcjax.systems.gan import convnets, nets
+
+__all__ = ["Players", "ARCHS", "make_players", "check_arch", "packed_shape"]
+
+
+class Players(NamedTuple):
+    """The two networks of a config (see the module docstring)."""
+
+    generator: nn.Module
+    critic: nn.Module
+    critic_input: tuple  # shape of one packed critic input
+
+
+def packed_shape(event_shape: tuple, pack: int) -> tuple:
+    """One critic input's shape: ``(m D,)`` for points, ``(H, W, m C)`` for images (PacGAN packs
+    images along channels)."""
+    if len(event_shape) == 1:
+        return (event_shape[0] * pack,)
+    return tuple(event_shape[:-1]) + (event_shape[-1] * pack,)
+
+
+class _Reshaped(nn.Module):
+    """A flat generator's ``[n, D]`` output as ``[n, *event_shape]``."""
+
+    inner: nn.Module
+    event_shape: tuple
+
+    def __call__(self, z: jax.Array) -> jax.Array:
+        return self.inner(z).reshape((z.shape[0],) + tuple(self.event_shape))
+
+
+def _mlp(cfg: Any, target: Any) -> Players:
+    gen = nets.generator(cfg.width, cfg.depth, target.dim, cfg.activation)
+    if len(target.event_shape) > 1:
+        gen = _Reshaped(gen, tuple(target.event_shape))
+    crit = nets.critic(cfg.width, cfg.depth, cfg.activation, mbd_kernels=cfg.mbd_kernels,
+                       mbd_dim=cfg.mbd_dim, mbstd=cfg.mbstd)
+    return Players(gen, crit, packed_shape(tuple(target.event_shape), cfg.pack))
+
+
+def _dcgan(cfg: Any, target: Any) -> Players:
+    gen = convnets.DCGANGenerator(cfg.width, tuple(target.event_shape))
+    crit = convnets.DCGANCritic(cfg.width, mbd_kernels=cfg.mbd_kernels, mbd_dim=cfg.mbd_dim,
+                                mbstd=cfg.mbstd)
+    return Players(gen, crit, packed_shape(tuple(target.event_shape), cfg.pack))
+
+
+def _check_dcgan(cfg: Any, target: Any) -> None:
+    shape = tuple(target.event_shape)
+    if len(shape) != 3 or shape[0] % 4 or shape[1] % 4:
+        raise ConfigError(f"arch='dcgan' needs an image target of shape (H, W, C) with H and W "
+                          f"divisible by 4 (stacked-mnist, stacked-digits), got target "
+                          f"{cfg.target!r} with samples of shape {shape}; use arch='mlp'")
+    if cfg.depth != 2 or cfg.activation != "relu":
+        raise ConfigError(f"arch='dcgan' has a fixed depth and activations (mcjax.systems.gan."
+                          f"convnets); depth and activation apply to arch='mlp' only, got "
+                          f"depth={cfg.depth}, activation={cfg.activation!r}")
+
+
+# name -> (build(cfg, target) -> Players, check(cfg, target) or None)
+ARCHS: dict[str, tuple[Callable, Callable | None]] = {
+    "mlp": (_mlp, None),
+    "dcgan": (_dcgan, _check_dcgan),
+}
+
+
+def check_arch(cfg: Any, target: Any) -> None:
+    """Raises ``ConfigError`` when ``cfg.arch`` cannot build players for ``target``."""
+    check = ARCHS[cfg.arch][1]
+    if check is not None:
+        check(cfg, target)
+
+
+def make_players(cfg: Any, target: Any) -> Players:
+    """The generator and critic of ``cfg.arch`` for ``target``."""
+    return ARCHS[cfg.arch][0](cfg, target)
