@@ -37,11 +37,12 @@ class BatchNorm(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         axes = tuple(range(x.ndim - 1))
-        mean = jnp.mean(x, axis=axes)
-        var = jnp.mean(jnp.square(x - mean), axis=axes)
+        mean = jnp.mean(x, axis=axes, keepdims=True)
+        var = jnp.mean(jnp.square(x - mean), axis=axes, keepdims=True)
         scale = self.param("scale", nn.initializers.ones, (x.shape[-1],))
         bias = self.param("bias", nn.initializers.zeros, (x.shape[-1],))
-        return (x - mean) * jax.lax.rsqrt(var + self.eps) * scale + bias
+        return (x - mean) * jax.lax.rsqrt(var + self.eps) * scale.reshape(mean.shape) \
+            + bias.reshape(mean.shape)
 
 
 class DCGANGenerator(nn.Module):

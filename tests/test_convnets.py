@@ -1,0 +1,77 @@
+"""Image plumbing of the GAN (issue 16): PacGAN packing along channels, penalties and the entropy
+term over all of an image's axes, the DCGAN players, spectral norm of convolution kernels."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from mcjax.systems.gan import convnets, losses, nets, objectives
+from mcjax.systems.gan.architectures import packed_shape
+
+
+def test_packing_images_concatenates_consecutive_samples_along_channels():
+    x = np.arange(6 * 4 * 4 * 3, dtype=np.float32).reshape(6, 4, 4, 3)
+    got = np.asarray(objectives.pack(jnp.asarray(x), 3))
+    assert got.shape == (2, 4, 4, 9)
+    for i in range(2):
+        for j in range(3):  # sample i*m + j sits in channels j*C .. (j+1)*C - 1 of row i
+            np.testing.assert_array_equal(got[i, :, :, 3 * j: 3 * j + 3], x[3 * i + j])
+    assert packed_shape((28, 28, 3), 2) == (28, 28, 6) and packed_shape((2,), 4) == (8,)
+
+
+def test_penalties_on_images_equal_the_flattened_definition():
+    rng = np.random.default_rng(0)
+    w = jnp.asarray(rng.normal(size=(4 * 4 * 2,)), jnp.float32)
+    critic_img = lambda x: jnp.tanh(x.reshape(x.shape[0], -1)) @ w  # a non-linear critic
+    critic_flat = lambda x: jnp.tanh(x) @ w
+    real = jnp.asarray(rng.normal(size=(5, 4, 4, 2)), jnp.float32)
+    fake = jnp.asarray(rng.normal(size=(5, 4, 4, 2)), jnp.float32)
+    flat = lambda a: a.reshape(5, -1)
+    key = jax.random.key(1)
+    # same numbers in another shape: equal up to float32 summation order
+    np.testing.assert_allclose(objectives.r1_penalty(critic_img, real),
+                               objectives.r1_penalty(critic_flat, flat(real)), rtol=1e-6)
+    np.testing.assert_allclose(losses.gradient_penalty(critic_img, real, fake, key),
+                               losses.gradient_penalty(critic_flat, flat(real), flat(fake),
+                                                       jax.random.clone(key)), rtol=1e-6)
+    np.testing.assert_allclose(objectives.kl_entropy(real, 2), objectives.kl_entropy(flat(real), 2),
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(8, 8, 3), (28, 28, 3)])
+def test_dcgan_shapes_range_and_batch_norm(shape):
+    gen = convnets.DCGANGenerator(8, shape)
+    z = jax.random.normal(jax.random.key(0), (6, 5))
+    params = gen.init(jax.random.key(1), z)
+    x = gen.apply(params, z)
+    assert x.shape == (6,) + shape
+    assert float(jnp.max(jnp.abs(x))) <= 1.0  # tanh output: the targets' pixel range [-1, 1]
+    crit = convnets.DCGANCritic(8)
+    d_params = crit.init(jax.random.key(2), jnp.zeros((2,) + packed_shape(shape, 2)))
+    logits, feats = crit.apply(d_params, objectives.pack(jnp.concatenate([x, x]), 2))
+    assert logits.shape == (6,) and feats.shape == (6, (shape[0] // 4) * (shape[1] // 4) * 16)
+    # training-mode batch norm: per channel, zero mean and unit variance over the batch
+    h = convnets.BatchNorm().apply({"params": {"scale": jnp.ones(3), "bias": jnp.zeros(3)}},
+                                   jax.random.normal(jax.random.key(3), (7, 4, 4, 3)) * 5 + 2)
+    np.testing.assert_allclose(np.mean(np.asarray(h), axis=(0, 1, 2)), 0.0, atol=1e-5)
+    np.testing.assert_allclose(np.var(np.asarray(h), axis=(0, 1, 2)), 1.0, rtol=1e-3)  # eps 1e-5 / var 25
+
+
+def test_critic_output_of_one_image_does_not_depend_on_the_others():
+    crit = convnets.DCGANCritic(4)
+    x = jax.random.normal(jax.random.key(0), (5, 8, 8, 3))
+    p = crit.init(jax.random.key(1), x)
+    alone = crit.apply(p, x[:1])[0]
+    np.testing.assert_allclose(crit.apply(p, x)[0][:1], alone, rtol=1e-5)  # no batch norm in D
+
+
+def test_spectral_norm_of_a_convolution_kernel_is_its_matrix_norm():
+    crit = convnets.DCGANCritic(4)
+    p = crit.init(jax.random.key(0), jnp.zeros((2, 8, 8, 3)))
+    u = nets.spectral_norm_init(p, jax.random.key(1))
+    for _ in range(200):  # power iteration converges geometrically; 200 steps reach float32
+        normed, u = nets.spectral_normalize(p, u)
+    for name in ("conv_0", "conv_1"):
+        k = np.asarray(normed["params"][name]["kernel"])
+        # the normalised [kh kw in, out] matrix has largest singular value 1 (to float32 rounding)
+        assert np.linalg.svd(k.reshape(-1, k.shape[-1]), compute_uv=False)[0] == pytest.approx(1.0, abs=1e-4)
