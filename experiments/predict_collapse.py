@@ -161,8 +161,10 @@ def analyse(result: SweepResult, folder: str, draw: bool, n_boot: int = 2000) ->
           f"{group.run_s:.0f} s (+{group.compile_s:.0f} s compile) on {group.platform}")
     print(report.table(top=20))
     best = report.best()
+    reversed_ = (" (below 0.5: the direction chosen on the fit half is reversed on the test half)"
+                 if best.auc < 0.5 else "")
     print(f"best: {best.feature} at {100 * best.time:g} %: AUC {best.auc:.3f} "
-          f"({best.low:.3f}-{best.high:.3f}), Holm p {best.p_holm:.3g}")
+          f"({best.low:.3f}-{best.high:.3f}), Holm p {best.p_holm:.3g}{reversed_}")
     if draw:
         for path in figures(group, ok, collapsed[0][ok], outcome[0][ok], report, folder):
             print(f"figure: {path}")
