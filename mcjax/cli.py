@@ -34,7 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train every remedy for every seed at once (one compiled, vmapped program per "
         "remedy), print modes covered per remedy over seeds, save results and figures.",
     )
-    s.add_argument("--target", default=d.target, help=f"target distribution: ring, grid or high_dim (default {d.target})")
+    s.add_argument("--target", default=d.target,
+                   help=f"target distribution: ring, grid, high_dim, stacked-mnist (needs pip install "
+                   f"\"mcjax[mnist]\") or stacked-digits (needs \"mcjax[digits]\") (default {d.target})")
+    s.add_argument("--arch", default=d.arch,
+                   help=f"the players' networks: mlp, or dcgan (image targets) (default {d.arch})")
     s.add_argument("--remedy", action="append", metavar="NAME[:KEY=VALUE,...]",
                    help=f"remedy to train, e.g. pacgan:pack=3 or entropy:weight=0.1; repeat for several "
                    f"(default: {' '.join(DEFAULT_REMEDIES)}); `mcjax remedies` lists them")

@@ -75,3 +75,22 @@ def test_spectral_norm_of_a_convolution_kernel_is_its_matrix_norm():
         k = np.asarray(normed["params"][name]["kernel"])
         # the normalised [kh kw in, out] matrix has largest singular value 1 (to float32 rounding)
         assert np.linalg.svd(k.reshape(-1, k.shape[-1]), compute_uv=False)[0] == pytest.approx(1.0, abs=1e-4)
+
+
+@pytest.mark.parametrize("stride,up", [(1, False), (2, False), (1, True)])
+@pytest.mark.parametrize("size", [7, 8])
+def test_patch_convolution_equals_xla_convolution(stride, up, size):
+    x = jax.random.normal(jax.random.key(0), (3, size, size, 4))
+    conv = convnets.Conv(6, stride=stride, up=up)
+    p = conv.init(jax.random.key(1), x)
+    kernel, bias = p["params"]["kernel"], p["params"]["bias"]
+    dn = ("NHWC", "HWIO", "NHWC")
+    if up:  # zeros between pixels (lhs dilation), then SAME padding of the 2H-sized input
+        want = jax.lax.conv_general_dilated(x, kernel, (1, 1), ((2, 3), (2, 3)), lhs_dilation=(2, 2),
+                                            dimension_numbers=dn)
+    else:
+        want = jax.lax.conv_general_dilated(x, kernel, (stride, stride), "SAME", dimension_numbers=dn)
+    got = conv.apply(p, x)
+    assert got.shape == want.shape
+    # 100-term float32 sums in another order: a few ulps of the terms' magnitude (~10)
+    np.testing.assert_allclose(got, want + bias.reshape(1, 1, 1, -1), rtol=1e-5, atol=1e-5)

@@ -15,7 +15,7 @@ from flax import struct
 
 import mcjax
 from mcjax.metrics import hill_numbers, mode_stats
-from mcjax.targets import TARGETS, GaussianMixture, Target, grid, high_dim, make_target, ring
+from mcjax.targets import MIXTURES, GaussianMixture, Target, grid, high_dim, make_target, ring
 
 
 @struct.dataclass
@@ -98,7 +98,7 @@ def test_targets_satisfy_protocol(target):
 
 
 def test_mixtures_are_flat_and_hold_numpy_constants():
-    for build in TARGETS.values():
+    for build in MIXTURES.values():
         t = build()
         assert isinstance(t, GaussianMixture) and t.event_shape == (t.means.shape[1],)
         leaves = jax.tree.leaves(t)
@@ -167,9 +167,9 @@ def test_toy_samples_cover_every_mode():
 
 _BUILD = """
 from mcjax.systems.gan.config import Config
-from mcjax.targets import TARGETS, make_target
-targets = [build() for build in TARGETS.values()] + [make_target("grid", side=3)]
-configs = [Config()] + [Config(target=name) for name in TARGETS]
+from mcjax.targets import MIXTURES, make_target
+targets = [build() for build in MIXTURES.values()] + [make_target("grid", side=3)]
+configs = [Config()] + [Config(target=name) for name in MIXTURES]
 """
 _CHECK = """
 import jax

@@ -335,7 +335,10 @@ def save_figures(result: SweepResult | GroupResult, out_dir: str, *, dpi: int = 
     if fmt not in FIGURE_FORMATS:
         raise ConfigError(f"unknown figure format {fmt!r}; allowed: {', '.join(FIGURE_FORMATS)}")
     os.makedirs(out_dir, exist_ok=True)
-    figures = (sample_grid(result, n_seeds), coverage_distribution(result),
+    from mcjax.plots.images import image_tiles, is_image_result
+
+    samples = image_tiles if is_image_result(result) else sample_grid
+    figures = (samples(result, n_seeds), coverage_distribution(result),
                coverage_over_training(result))
     paths = []
     for name, fig in zip(FIGURE_FILES, figures):

@@ -14,9 +14,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from mcjax._validation import ConfigError, check_choice, check_positive, check_positive_int
+from mcjax._validation import ConfigError, check_positive, check_positive_int
 
-__all__ = ["GaussianMixture", "ring", "grid", "high_dim", "make_target", "TARGETS"]
+__all__ = ["GaussianMixture", "ring", "grid", "high_dim", "MIXTURES"]
 
 
 @struct.dataclass
@@ -182,10 +182,14 @@ def high_dim(n_modes: int = 10, dim: int = 1200, intrinsic_dim: int = 10, radius
                     basis=basis)
 
 
-TARGETS = {"ring": ring, "grid": grid, "high_dim": high_dim}
+MIXTURES = {"ring": ring, "grid": grid, "high_dim": high_dim}
 
 
-def make_target(name: str, **kwargs: Any) -> GaussianMixture:
-    """Builds a target by name (a key of ``TARGETS``); unknown names raise ``ConfigError``."""
-    check_choice("target", name, TARGETS)
-    return TARGETS[name](**kwargs)
+def __getattr__(name: str) -> Any:
+    """``TARGETS`` and ``make_target`` moved to :mod:`mcjax.targets.registry` (which lists the image
+    targets too); the old import path still finds them."""
+    if name in ("TARGETS", "make_target"):
+        from mcjax.targets import registry
+
+        return getattr(registry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,7 +25,57 @@ from flax import linen as nn
 
 from mcjax.systems.gan.nets import critic_head
 
-__all__ = ["BatchNorm", "DCGANGenerator", "DCGANCritic"]
+__all__ = ["BatchNorm", "Conv", "patches", "upsample_zeros", "DCGANGenerator", "DCGANCritic"]
+
+
+def patches(x: jax.Array, k: int, stride: int) -> jax.Array:
+    """``[n, H, W, C] -> [n, ceil(H/s), ceil(W/s), k k C]``: the ``k x k`` neighbourhood of every
+    output pixel of a stride-``s`` convolution with XLA's ``SAME`` padding (``total // 2`` before),
+    gathered by ``k^2`` strided slices, ordered ``(row, column, channel)``.
+
+    A convolution is then one matrix product with the kernel ``[k, k, C, O]`` as ``[k k C, O]``.
+    Under ``jax.vmap`` over runs with per-run kernels, that product is a batched matmul; XLA's own
+    convolution becomes a grouped convolution there, whose gradients XLA:CPU runs tens of times
+    slower (``docs/benchmarks.md``, Stacked MNIST).
+    """
+    n, h, w, c = x.shape
+    ho, wo = -(-h // stride), -(-w // stride)
+    ph, pw = max((ho - 1) * stride + k - h, 0), max((wo - 1) * stride + k - w, 0)
+    x = jnp.pad(x, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)))
+    span_h, span_w = stride * (ho - 1) + 1, stride * (wo - 1) + 1
+    cols = [x[:, i: i + span_h: stride, j: j + span_w: stride, :] for i in range(k) for j in range(k)]
+    return jnp.concatenate(cols, axis=-1)
+
+
+def upsample_zeros(x: jax.Array) -> jax.Array:
+    """``[n, H, W, C] -> [n, 2H, 2W, C]`` with ``x`` at even rows and columns and zeros between:
+    a stride-2 transposed convolution is this, then a stride-1 convolution (Dumoulin & Visin
+    2016, Sec. 4)."""
+    n, h, w, c = x.shape
+    x = jnp.stack([x, jnp.zeros_like(x)], axis=2).reshape(n, 2 * h, w, c)
+    return jnp.stack([x, jnp.zeros_like(x)], axis=3).reshape(n, 2 * h, 2 * w, c)
+
+
+class Conv(nn.Module):
+    """A ``k x k`` convolution with ``SAME`` padding as one matmul over :func:`patches`; with
+    ``up=True`` a stride-2 transposed convolution (:func:`upsample_zeros`, then stride 1).
+    Parameters ``kernel [k, k, C, O]`` and ``bias [O]``, as flax's ``nn.Conv``."""
+
+    features: int
+    kernel_size: int = 5
+    stride: int = 1
+    up: bool = False
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        k, c = self.kernel_size, x.shape[-1]
+        kernel = self.param("kernel", nn.initializers.lecun_normal(), (k, k, c, self.features))
+        bias = self.param("bias", nn.initializers.zeros, (self.features,))
+        if self.up:
+            x = upsample_zeros(x)
+        cols = patches(x, k, 1 if self.up else self.stride)
+        y = jnp.einsum("nhwk,ko->nhwo", cols, kernel.reshape(k * k * c, self.features))
+        return y + bias.reshape(1, 1, 1, -1)
 
 
 class BatchNorm(nn.Module):
@@ -57,9 +107,9 @@ class DCGANGenerator(nn.Module):
         h, w = H // 4, W // 4
         x = nn.Dense(h * w * 2 * self.width, name="project")(z)
         x = nn.relu(BatchNorm(name="bn_0")(x)).reshape(z.shape[0], h, w, 2 * self.width)
-        x = nn.ConvTranspose(self.width, (5, 5), strides=(2, 2), padding="SAME", name="up_1")(x)
+        x = Conv(self.width, up=True, name="up_1")(x)
         x = nn.relu(BatchNorm(name="bn_1")(x))
-        x = nn.ConvTranspose(C, (5, 5), strides=(2, 2), padding="SAME", name="up_2")(x)
+        x = Conv(C, up=True, name="up_2")(x)
         return jnp.tanh(x)
 
 
@@ -79,7 +129,7 @@ class DCGANCritic(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
         for i, c in enumerate((self.width, 2 * self.width)):
-            x = nn.Conv(c, (5, 5), strides=(2, 2), padding="SAME", name=f"conv_{i}")(x)
+            x = Conv(c, stride=2, name=f"conv_{i}")(x)
             x = nn.leaky_relu(x, 0.2)
         features = x.reshape(x.shape[0], -1)
         return critic_head(self, features, self.mbd_kernels, self.mbd_dim, self.mbstd), features

@@ -52,14 +52,16 @@ class RunSpec:
     """A GAN sweep: every remedy x every ``--sweep`` setting x ``seeds`` seeds on one target.
 
     Attributes:
-      target: ``ring``, ``grid`` or ``high_dim``.
+      target: ``ring``, ``grid``, ``high_dim``, ``stacked-mnist`` or ``stacked-digits``.
+      arch: the players' networks, ``mlp`` or ``dcgan`` (image targets; ``Config.arch``).
       remedy: remedy specs ``NAME[:KEY=VALUE,...]`` (``mcjax remedies``), one compiled program each.
       sweep: ``KEY=V1,V2,...`` axes of continuous parameters swept inside each program (their
         product).
       optimizer, steps, batch_size, width, depth, latent_dim, log_every, eval_samples: the base
         ``Config`` (``mcjax.systems.gan.config.Config``) every remedy changes.
       lr_g, lr_d: learning rates for every remedy (``None``: the remedy's default, 1e-3).
-      keep_samples: final samples kept per run for figures (``None``: ``min(512, eval_samples)``).
+      keep_samples: final samples kept per run for figures (``None``: ``min(512, eval_samples)``,
+        64 images on an image target).
       log_dynamics, dynamics_probes, lanczos_order: log rotation index, Hessian extremes and
         ``||xi||`` inside the scan (``Config.log_dynamics``).
       log_collapse, collapse_samples: log mode flux, critic field and generator stretch
@@ -70,6 +72,7 @@ class RunSpec:
     system: ClassVar[str] = "gan"
 
     target: str = "ring"
+    arch: str = "mlp"
     remedy: tuple = DEFAULT_REMEDIES
     sweep: tuple = ()
     optimizer: str = "adam"
@@ -117,15 +120,22 @@ class RunSpec:
         from mcjax.systems.gan.config import Config
 
         return Config(
-            target=self.target, optimizer=self.optimizer, steps=self.steps,
+            target=self.target, arch=self.arch, optimizer=self.optimizer, steps=self.steps,
             batch_size=self.batch_size, width=self.width, depth=self.depth,
             latent_dim=self.latent_dim, log_every=self.log_every, eval_samples=self.eval_samples,
             log_dynamics=self.log_dynamics, log_collapse=self.log_collapse,
             dynamics_probes=self.dynamics_probes,
             lanczos_order=self.lanczos_order, collapse_samples=self.collapse_samples,
             keep_samples=(self.keep_samples if self.keep_samples is not None else
-                          min(Config().keep_samples, self.eval_samples) if self.eval_samples > 0 else 1),
+                          min(self._default_keep(), self.eval_samples) if self.eval_samples > 0 else 1),
         )
+
+    def _default_keep(self) -> int:
+        """512 kept points per run; 64 images (a 28x28x3 image is 1,176 points' worth)."""
+        from mcjax.systems.gan.config import Config
+        from mcjax.targets.registry import is_image_target
+
+        return 64 if is_image_target(self.target) else Config().keep_samples
 
     def experiments(self) -> list:
         """One :class:`~mcjax.core.sweep.Experiment` per remedy, its settings the product of the sweeps.
