@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also log rotation index, Hessian extremes and ||xi|| every --log-every steps")
     s.add_argument("--log-collapse", action="store_true",
                    help="also log mode flux, critic field and generator stretch every --log-every steps")
+    s.add_argument("--metrics", default="", metavar="NAME[,NAME]",
+                   help="also measure the final generators' Frechet distance and/or precision, "
+                   "recall, density and coverage (k = 5) against --eval-samples real samples, in the "
+                   "target's feature space: frechet, prdc (shown as table columns)")
     s.add_argument("--collapse-samples", type=int, default=d.collapse_samples,
                    help=f"points of the mode flux and critic field with --log-collapse "
                    f"(default {d.collapse_samples}; at most --eval-samples)")

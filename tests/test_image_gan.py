@@ -83,3 +83,42 @@ def test_cli_sweep_on_stacked_digits_writes_table_json_and_tiles(tmp_path, capsy
     assert samples.shape == (1, 2, 64, 8, 8, 3)  # default keep for images: min(64, eval_samples)
     assert np.all(np.abs(samples) <= 1.0)
     assert (out / "samples.png").stat().st_size > 1000
+
+
+def test_feature_metrics_of_the_final_state_equal_a_direct_computation():
+    from mcjax.metrics import frechet_distance, prdc
+    from mcjax.systems.gan.engine import make_trainer
+
+    cfg = Config(**TINY, feature_metrics=("frechet", "prdc"))
+    trainer = make_trainer(cfg)
+    state, _ = jax.jit(trainer.train)(make_hparams(), jax.random.key(1))
+    stats, samples = jax.jit(trainer.final_evaluate)(state)
+    target = cfg.make_target()
+    real_f = target.features(target.sample(jax.random.key(0x5EED), cfg.eval_samples))
+    fake_f = target.features(samples)
+    # the same functions on the same arrays, outside the jitted program: float32 reassociation
+    np.testing.assert_allclose(stats["frechet"], frechet_distance(real_f, fake_f), rtol=1e-4)
+    want = prdc(real_f, fake_f, 5)
+    for k in ("precision", "recall", "density", "coverage"):
+        np.testing.assert_allclose(stats[k], getattr(want, k), atol=1e-6, err_msg=k)  # counts
+    assert "frechet" not in jax.jit(trainer.evaluate)(state)[0]  # never inside the training scan
+
+
+def test_cli_metrics_are_table_columns_saved_and_shown(tmp_path, capsys):
+    from mcjax.core.results import SweepResult
+
+    out = tmp_path / "ring"
+    main(["sweep", "--remedy", "gan", "--seeds", "2", "--steps", "4", "--log-every", "2",
+          "--width", "4", "--batch-size", "8", "--eval-samples", "50", "--metrics", "frechet,prdc",
+          "--no-progress", "--no-figures", "--out", str(out)])
+    table = capsys.readouterr().out
+    assert "Frechet dist." in table and "coverage" in table
+    g = SweepResult.load(str(out)).groups[0]
+    assert sorted(g.final_stats) == ["coverage", "density", "frechet", "precision", "recall"]
+    assert g.final_stats["frechet"].shape == (1, 2) and np.all(g.final_stats["frechet"] >= 0)
+    assert np.all((g.final_stats["coverage"] >= 0) & (g.final_stats["coverage"] <= 1))
+    main(["show", str(out), "--format", "csv"])
+    assert "precision" in capsys.readouterr().out
+    assert main(["sweep", "--metrics", "fid", "--out", str(tmp_path / "bad")]) == 2
+    assert "unknown feature metric 'fid'; allowed: frechet, prdc" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()  # refused before anything is written

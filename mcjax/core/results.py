@@ -26,6 +26,9 @@ __all__ = ["GroupResult", "SweepResult", "FORMAT_VERSION", "check_out_dir", "ato
            "present_result_files"]
 
 FORMAT_VERSION = 1
+# final-only statistics shown as table columns when a sweep measured them (Config.feature_metrics)
+FINAL_COLUMNS = {"frechet": "Frechet dist.", "precision": "precision", "recall": "recall",
+                 "density": "density", "coverage": "coverage"}
 RESULT_FILES = ("results.npz", "config.json", "summary.json")
 
 
@@ -39,6 +42,8 @@ class GroupResult:
       samples: ``[S, N, keep_samples, D]`` generated points of each final generator.
       diverged: ``[S, N]`` whether the run hit a non-finite value (its state was frozen then).
       diverged_step: ``[S, N]`` the step that did, or -1.
+      final_stats: ``name -> [S, N]`` measured once, on the final state only (e.g. the Frechet
+        distance and PRDC of ``Config.feature_metrics``); ``{}`` when none was asked for.
       platform: where the runs were trained, e.g. ``"NVIDIA H100 80GB HBM3 x1, jax 0.11.2"``
         (``""`` in results saved before it was recorded): rows of one table may come from
         different machines.
@@ -58,6 +63,7 @@ class GroupResult:
     compile_s: float
     run_s: float
     platform: str = ""
+    final_stats: dict = dataclasses.field(default_factory=dict)
 
     @property
     def n_settings(self) -> int:
@@ -120,6 +126,7 @@ class SweepResult:
                     "hq_fraction": [float(x) for x in g.final("hq_fraction")[s]],
                     "reverse_kl": [float(x) for x in g.final("reverse_kl")[s]],
                     "diverged": [bool(x) for x in g.diverged[s]],
+                    **{k: [float(x) for x in v[s]] for k, v in sorted(g.final_stats.items())},
                 })
         return rows
 
@@ -148,9 +155,12 @@ class SweepResult:
         """
         if style not in ("median", "mean"):
             raise ValueError(f"style must be 'median' or 'mean', got {style!r}")
-        head = ["remedy", "modes covered", "HQ %", "reverse KL", "diverged"]
+        rows = self.rows()
+        extra = [k for k in FINAL_COLUMNS if any(k in r for r in rows)]
+        head = ["remedy", "modes covered", "HQ %", "reverse KL"] + [FINAL_COLUMNS[k] for k in extra] \
+            + ["diverged"]
         lines = []
-        for r in self.rows():
+        for r in rows:
             ok = ~np.asarray(r["diverged"])
             mc = np.asarray(r["modes_covered"], float)[ok]
             hq = 100 * np.asarray(r["hq_fraction"])[ok]
@@ -160,8 +170,9 @@ class SweepResult:
                 cells = [_cell(mc, style, 0 if style == "median" else 1) + f" of {r['n_modes']}",
                          _cell(hq, style, 1),
                          _cell(kl, style, 2)]
+                cells += [_cell(np.asarray(r[k])[ok], style, 3) if k in r else "-" for k in extra]
             else:
-                cells = ["-", "-", "-"]
+                cells = ["-"] * (3 + len(extra))
             lines.append([r["remedy"], *cells, f"{n - ok.sum()}/{n}"])
         what = "median (min-max)" if style == "median" else "mean +- standard error (min-max)"
         return render_table(head, lines, footer=f"{what} over seeds at the last step; diverged runs "
@@ -189,6 +200,8 @@ class SweepResult:
                 arrays[p + "hparams/" + k] = v
             for k, v in g.history.items():
                 arrays[p + "history/" + k] = v
+            for k, v in g.final_stats.items():
+                arrays[p + "final/" + k] = v
             meta_groups.append({
                 "label": g.label,
                 "system": g.config.system,
@@ -261,6 +274,7 @@ def _group(m: dict, arrays: dict) -> GroupResult:
         compile_s=m["compile_s"],
         run_s=m["run_s"],
         platform=m.get("platform", ""),
+        final_stats=sub(p + "final/"),
     )
 
 

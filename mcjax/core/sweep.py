@@ -302,6 +302,10 @@ def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int, dev
         bar.update(n_runs * done * chunk * cfg.log_every)
     else:
         state = init(hp_runs, seed_runs)
+    def grid(a):
+        a = np.asarray(a)
+        return a.reshape((n_set, n_seeds) + a.shape[1:])
+
     for i in range(done, n_chunks):
         state, hist = advance(hp_runs, state)
         hist = jax.tree.map(lambda a: a[:n_runs], to_host(hist))
@@ -319,15 +323,12 @@ def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int, dev
             on_chunk(_report(exp, index, seeds, i, n_chunks, chunk, history))
         if stop is not None and stop() and i + 1 < n_chunks:
             raise Interrupted(f"{exp.label}: stopped after chunk {i + 1} of {n_chunks}")
-    _, samples = evaluate(state)
+    stats, samples = evaluate(state)
+    final_stats = {k: grid(v[:n_runs]) for k, v in to_host(stats).items()
+                   if k not in history and np.ndim(v) == 1}  # measured on the final state only
     samples = to_host(samples)[:n_runs, : cfg.keep_samples]
     final = to_host((state.diverged, state.diverged_step))
     run_s = run_s_before + time.perf_counter() - t0  # a resumed run counts its earlier chunks too
-
-
-    def grid(a):
-        a = np.asarray(a)
-        return a.reshape((n_set, n_seeds) + a.shape[1:])
 
     return GroupResult(
         label=exp.label,
@@ -344,6 +345,7 @@ def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int, dev
         compile_s=compile_s,
         run_s=run_s,
         platform=platform_name(mesh),
+        final_stats=final_stats,
     )
 
 

@@ -79,6 +79,9 @@ class Config:
       log_collapse: also log, every ``log_every`` steps, the measurements of collapse mechanisms
         of ``mcjax.analysis.collapse`` (mode flux per mode, critic field, generator stretch); see
         ``mcjax.systems.gan.engine``'s ``_collapse_fn``.
+      feature_metrics: measured once on the final generator against ``eval_samples`` real
+        samples, in the target's feature space: ``"frechet"`` (Frechet distance) and ``"prdc"``
+        (precision, recall, density, coverage, k = 5); see ``mcjax.metrics.features``.
       collapse_samples: points of the mode flux and the critic field of ``log_collapse`` (the
         first of the evaluation latents and samples; at most ``eval_samples``). Which modes are
         uncovered is still read from all ``eval_samples`` samples. Results saved before this field
@@ -127,6 +130,7 @@ class Config:
     dynamics_probes: int = 4
     lanczos_order: int = 10
     collapse_samples: int = 2048
+    feature_metrics: tuple = ()
     optimizer: str = "adam"
     log_every: int = 200
     eval_samples: int = 2500
@@ -172,6 +176,16 @@ class Config:
         from mcjax.systems.gan.architectures import ARCHS
 
         check_choice("arch", self.arch, ARCHS)
+        from mcjax.systems.gan.engine import FEATURE_METRICS, PRDC_K
+
+        if not isinstance(self.feature_metrics, tuple) or len(set(self.feature_metrics)) != len(
+                self.feature_metrics):
+            raise ConfigError(f"feature_metrics must be a tuple of distinct names, got "
+                              f"{self.feature_metrics!r}")
+        for name in self.feature_metrics:
+            check_choice("feature metric", name, FEATURE_METRICS)
+        if "prdc" in self.feature_metrics and self.eval_samples <= PRDC_K:
+            raise ConfigError(f"prdc needs eval_samples > k = {PRDC_K}, got {self.eval_samples}")
         check_choice("loss", self.loss, LOSSES)
         check_choice("penalty", self.penalty, PENALTIES)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -256,6 +270,7 @@ class Config:
             if d.pop(old, False):  # results saved when these terms were Config switches
                 terms.append(name)
         d["terms"] = tuple(terms)
+        d["feature_metrics"] = tuple(d.get("feature_metrics", ()))
         # saved before collapse_samples existed: the collapse log used every evaluation sample
         d.setdefault("collapse_samples", d.get("eval_samples", cls.eval_samples))
         return cls(**d)

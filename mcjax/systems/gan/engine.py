@@ -105,6 +105,8 @@ class Trainer(NamedTuple):
       generate: ``(g_params, z) -> samples``.
       evaluate: ``(state) -> (stats dict, samples)`` on ``eval_samples`` points from the eval key
         (wrappers add theirs, e.g. the averaged generator's stats prefixed ``ema_``).
+      final_evaluate: ``evaluate`` plus the feature metrics of ``Config.feature_metrics`` (what
+        the System evaluates once, after training).
       critic_loss, generator_loss, xi: the :class:`Game`'s.
       dynamics: ``(hparams, state) -> dict``: rotation index, top and bottom Hessian eigenvalues
         of each player's loss, ``||xi||`` (logged every ``log_every`` steps with
@@ -117,6 +119,7 @@ class Trainer(NamedTuple):
     train: Callable
     generate: Callable
     evaluate: Callable
+    final_evaluate: Callable
     critic_loss: Callable
     generator_loss: Callable
     xi: Callable
@@ -322,6 +325,36 @@ def _collapse_fn(cfg: Config, game: Game, target: Any) -> Callable:
     return measure
 
 
+FEATURE_METRICS = ("frechet", "prdc")
+PRDC_K = 5  # Naeem et al. 2020's k
+
+
+def _feature_fn(cfg: Config, target: Any) -> Callable:
+    """``samples -> dict``: the feature metrics ``cfg.feature_metrics`` of the generated samples
+    against ``eval_samples`` real ones (one fixed draw, the same for every run): the Frechet
+    distance and PRDC (k = 5) in the target's feature space (``target.features``: the digit
+    classifier's penultimate features of each channel for stacked digits; raw coordinates for the
+    mixtures). Measured on the final state only (``System.evaluate``), not in the training scan."""
+    from mcjax.metrics import features as fm
+
+    embed = getattr(target, "features", lambda x: x.reshape(x.shape[0], -1))
+
+    def measure(samples: jax.Array) -> dict:
+        real = target.sample(jax.random.key(0x5EED), cfg.eval_samples)
+        fake = jnp.where(jnp.isfinite(samples), samples, jnp.nan)
+        real_f, fake_f = embed(real), embed(jnp.nan_to_num(fake))
+        bad = ~jnp.all(jnp.isfinite(samples))
+        fake_f = jnp.where(bad, jnp.nan, fake_f)  # a diverged generator: inf distance, in no ball
+        out = {}
+        if "frechet" in cfg.feature_metrics:
+            out["frechet"] = fm.frechet_distance(real_f, fake_f)
+        if "prdc" in cfg.feature_metrics:
+            out.update(fm.prdc(real_f, fake_f, PRDC_K)._asdict())
+        return out
+
+    return measure
+
+
 def _part_keys(parts: tuple, key: jax.Array) -> list:
     """One init key per keyed wrapper (the key itself when only one needs it), ``None`` for others."""
     n = sum(w.keyed for w in parts)
@@ -385,6 +418,13 @@ def make_trainer(config: Config) -> Trainer:
 
     dynamics = _dynamics_fn(cfg, game)
     collapse_stats = _collapse_fn(cfg, game, target) if cfg.log_collapse else None
+    feature_stats = _feature_fn(cfg, target) if cfg.feature_metrics else None
+
+    def final_evaluate(state: TrainState):
+        stats, samples = evaluate(state)
+        if feature_stats is not None:
+            stats.update(feature_stats(samples))
+        return stats, samples
 
     def advance(hp: HParams, state: TrainState, n_logs: int):
         def interval(state, _):
@@ -406,7 +446,7 @@ def make_trainer(config: Config) -> Trainer:
         return advance(hp, init(hp, key), cfg.n_logs)
 
     return Trainer(init=init, advance=advance, train=train, generate=game.generate,
-                   evaluate=evaluate, critic_loss=game.critic_loss,
+                   evaluate=evaluate, final_evaluate=final_evaluate, critic_loss=game.critic_loss,
                    generator_loss=game.generator_loss, xi=game.xi, dynamics=dynamics,
                    critic_logits=game.critic_logits)
 
@@ -414,7 +454,7 @@ def make_trainer(config: Config) -> Trainer:
 def make_system(config: Config) -> System:
     """The GAN of ``config`` as a :class:`~mcjax.core.system.System` (what sweeps run)."""
     trainer = make_trainer(config)
-    return System(init=trainer.init, advance=trainer.advance, evaluate=trainer.evaluate)
+    return System(init=trainer.init, advance=trainer.advance, evaluate=trainer.final_evaluate)
 
 
 def make_train(config: Config) -> Callable:

@@ -64,6 +64,8 @@ class RunSpec:
         64 images on an image target).
       log_dynamics, dynamics_probes, lanczos_order: log rotation index, Hessian extremes and
         ``||xi||`` inside the scan (``Config.log_dynamics``).
+      metrics: feature metrics measured on the final generators, ``frechet`` and/or ``prdc``
+        (``Config.feature_metrics``), shown as table columns.
       log_collapse, collapse_samples: log mode flux, critic field and generator stretch
         (``Config.log_collapse``), the first two on ``collapse_samples`` points.
       seeds: seeds ``0..seeds-1`` per setting.
@@ -92,17 +94,22 @@ class RunSpec:
     dynamics_probes: int = 4
     lanczos_order: int = 10
     collapse_samples: int = 2048
+    metrics: tuple = ()
 
     def __post_init__(self):
         object.__setattr__(self, "remedy", tuple(self.remedy or DEFAULT_REMEDIES))
         object.__setattr__(self, "sweep", tuple(self.sweep or ()))
+        metrics = self.metrics
+        if isinstance(metrics, str):  # the CLI's "frechet,prdc"
+            metrics = [m.strip() for m in metrics.split(",") if m.strip()]
+        object.__setattr__(self, "metrics", tuple(metrics or ()))
 
     def name(self) -> str:
         return self.target
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        d["remedy"], d["sweep"] = list(self.remedy), list(self.sweep)
+        d["remedy"], d["sweep"], d["metrics"] = list(self.remedy), list(self.sweep), list(self.metrics)
         return d
 
     @classmethod
@@ -126,6 +133,7 @@ class RunSpec:
             log_dynamics=self.log_dynamics, log_collapse=self.log_collapse,
             dynamics_probes=self.dynamics_probes,
             lanczos_order=self.lanczos_order, collapse_samples=self.collapse_samples,
+            feature_metrics=self.metrics,
             keep_samples=(self.keep_samples if self.keep_samples is not None else
                           min(self._default_keep(), self.eval_samples) if self.eval_samples > 0 else 1),
         )
