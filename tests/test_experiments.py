@@ -77,3 +77,20 @@ def test_predict_collapse_smoke_runs_reports_and_reanalyses(tmp_path):
     assert p.returncode == 0 and "finished earlier" in p.stderr and "compile" not in p.stderr
     with open(folder / "report.json") as f:
         assert json.load(f)["report"] == rep
+
+
+def test_stacked_mnist_smoke_prints_the_table_with_feature_metrics(tmp_path):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               MCJAX_CACHE_DIR=str(tmp_path / "cache"))
+    cmd = [sys.executable, os.path.join(ROOT, "experiments", "stacked_mnist.py"), "--smoke",
+           "--out", str(tmp_path / "s")]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, cwd=ROOT)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "pacgan:pack=2 | " in p.stdout and "Frechet dist." in p.stdout and "+-" in p.stdout
+    with open(tmp_path / "s" / "smoke" / "summary.json") as f:
+        rows = json.load(f)["remedies"]
+    assert list(rows) == ["gan", "pacgan:pack=2"]
+    for r in rows.values():  # modes of 1000 on 200 samples; PRDC shares in [0, 1]
+        assert all(1 <= m <= 200 for m in r["modes_covered"])
+        assert all(0.0 <= c <= 1.0 for c in r["coverage"] + r["precision"])
+    assert os.path.getsize(tmp_path / "s" / "smoke" / "samples.png") > 1000
