@@ -94,3 +94,21 @@ def test_patch_convolution_equals_xla_convolution(stride, up, size):
     assert got.shape == want.shape
     # 100-term float32 sums in another order: a few ulps of the terms' magnitude (~10)
     np.testing.assert_allclose(got, want + bias.reshape(1, 1, 1, -1), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("n", [3, 8, 10])
+def test_in_batches_normalises_each_training_sized_batch_on_its_own(n):
+    from mcjax.systems.gan.architectures import in_batches
+
+    z = jnp.arange(n * 2, dtype=jnp.float32).reshape(n, 2) ** 1.5
+    apply = lambda x: x - jnp.mean(x, axis=0, keepdims=True)  # depends on its batch
+    got = np.asarray(in_batches(apply, z, 4))
+    if n <= 4:
+        want = apply(z)
+    else:
+        full = (n // 4) * 4
+        parts = [apply(z[i: i + 4]) for i in range(0, full, 4)]
+        if full < n:
+            parts.append(apply(z[n - 4:])[4 - (n - full):])  # the last 4 latents, their tail
+        want = jnp.concatenate(parts)
+    np.testing.assert_allclose(got, want, rtol=1e-6)  # the same batches, the same arithmetic

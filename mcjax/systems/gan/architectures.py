@@ -15,7 +15,7 @@ from flax import linen as nn
 from mcjax._validation import ConfigError
 from mcjax.systems.gan import convnets, nets
 
-__all__ = ["Players", "ARCHS", "make_players", "check_arch", "packed_shape"]
+__all__ = ["Players", "ARCHS", "make_players", "check_arch", "packed_shape", "in_batches"]
 
 
 class Players(NamedTuple):
@@ -24,6 +24,25 @@ class Players(NamedTuple):
     generator: nn.Module
     critic: nn.Module
     critic_input: tuple  # shape of one packed critic input
+    batch_statistics: bool = False  # the generator normalises with its batch's statistics
+
+
+def in_batches(apply: Callable, z: jax.Array, size: int) -> jax.Array:
+    """``apply(z)`` for a generator whose output depends on its batch (batch normalisation with
+    the batch's statistics), evaluated on batches of exactly ``size`` latents, the size it trains
+    on, one after another (``lax.map``: the memory of one batch): ``floor(n / size)`` disjoint
+    batches, and the last ``size`` latents for the remainder (its outputs taken from that batch).
+    ``n <= size``: one batch of ``n``."""
+    n = z.shape[0]
+    if n <= size:
+        return apply(z)
+    full = (n // size) * size
+    out = jax.lax.map(apply, z[:full].reshape((n // size, size) + z.shape[1:]))
+    out = out.reshape((full,) + out.shape[2:])
+    if full == n:
+        return out
+    tail = apply(z[n - size:])[size - (n - full):]
+    return jax.numpy.concatenate([out, tail])
 
 
 def packed_shape(event_shape: tuple, pack: int) -> tuple:
@@ -57,7 +76,8 @@ def _dcgan(cfg: Any, target: Any) -> Players:
     gen = convnets.DCGANGenerator(cfg.width, tuple(target.event_shape))
     crit = convnets.DCGANCritic(cfg.width, mbd_kernels=cfg.mbd_kernels, mbd_dim=cfg.mbd_dim,
                                 mbstd=cfg.mbstd)
-    return Players(gen, crit, packed_shape(tuple(target.event_shape), cfg.pack))
+    return Players(gen, crit, packed_shape(tuple(target.event_shape), cfg.pack),
+                   batch_statistics=True)
 
 
 def _check_dcgan(cfg: Any, target: Any) -> None:

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import linen as nn
 
 from mcjax.systems.gan.nets import critic_head
 
-__all__ = ["BatchNorm", "Conv", "patches", "upsample_zeros", "DCGANGenerator", "DCGANCritic"]
+__all__ = ["BatchNorm", "Conv", "patches", "phase_kernel", "DCGANGenerator", "DCGANCritic"]
 
 
 def patches(x: jax.Array, k: int, stride: int) -> jax.Array:
@@ -47,19 +48,31 @@ def patches(x: jax.Array, k: int, stride: int) -> jax.Array:
     return jnp.concatenate(cols, axis=-1)
 
 
-def upsample_zeros(x: jax.Array) -> jax.Array:
-    """``[n, H, W, C] -> [n, 2H, 2W, C]`` with ``x`` at even rows and columns and zeros between:
-    a stride-2 transposed convolution is this, then a stride-1 convolution (Dumoulin & Visin
-    2016, Sec. 4)."""
-    n, h, w, c = x.shape
-    x = jnp.stack([x, jnp.zeros_like(x)], axis=2).reshape(n, 2 * h, w, c)
-    return jnp.stack([x, jnp.zeros_like(x)], axis=3).reshape(n, 2 * h, 2 * w, c)
+# tap of a 5-tap kernel that output phase p (0: even, 1: odd output pixel) applies to input offset
+# d - 1 (d = 0, 1, 2) after zero-upsampling; 5: no tap (a zero row appended to the kernel)
+_PHASE_TAPS = np.array([[0, 2, 4], [5, 1, 3]])
+
+
+def phase_kernel(kernel: jax.Array) -> jax.Array:
+    """A 5x5 kernel ``[5, 5, C, O]`` of a stride-2 transposed convolution as the ``[9 C, 4 O]``
+    matrix that maps the 3x3 neighbourhood of an input pixel to its 2x2 output pixels (sub-pixel
+    convolution, Shi et al. 2016): output ``(2i + py, 2j + px)`` of the zero-upsampled input
+    convolved by a SAME 5x5 kernel sees only inputs ``i - 1 .. i + 1``, through taps ``0, 2, 4``
+    (even phase) or ``1, 3`` (odd phase). Upsampling by zeros then convolving is the transposed
+    convolution (Dumoulin & Visin 2016, Sec. 4)."""
+    k = jnp.pad(kernel, ((0, 1), (0, 1), (0, 0), (0, 0)))  # index 5: the zero tap
+    taps = jnp.asarray(_PHASE_TAPS)
+    w = k[taps[:, :, None, None], taps[None, None, :, :]]  # [py, dy, px, dx, C, O]
+    c, o = kernel.shape[2], kernel.shape[3]
+    return w.transpose(1, 3, 4, 0, 2, 5).reshape(9 * c, 4 * o)
 
 
 class Conv(nn.Module):
     """A ``k x k`` convolution with ``SAME`` padding as one matmul over :func:`patches`; with
-    ``up=True`` a stride-2 transposed convolution (:func:`upsample_zeros`, then stride 1).
-    Parameters ``kernel [k, k, C, O]`` and ``bias [O]``, as flax's ``nn.Conv``."""
+    ``up=True`` (``k = 5``) a stride-2 transposed convolution: zeros inserted between the input's
+    pixels, then a stride-1 convolution, computed without the zeros as one matmul of the input's 3x3 patches with
+    :func:`phase_kernel` (a third of the work and a ninth of the memory of convolving the
+    upsampled image). Parameters ``kernel [k, k, C, O]`` and ``bias [O]``, as flax's ``nn.Conv``."""
 
     features: int
     kernel_size: int = 5
@@ -72,9 +85,15 @@ class Conv(nn.Module):
         kernel = self.param("kernel", nn.initializers.lecun_normal(), (k, k, c, self.features))
         bias = self.param("bias", nn.initializers.zeros, (self.features,))
         if self.up:
-            x = upsample_zeros(x)
-        cols = patches(x, k, 1 if self.up else self.stride)
-        y = jnp.einsum("nhwk,ko->nhwo", cols, kernel.reshape(k * k * c, self.features))
+            if k != 5:
+                raise ValueError(f"the transposed convolution is written for 5x5 kernels, got {k}")
+            n, h, w, _ = x.shape
+            y = jnp.einsum("nhwk,ko->nhwo", patches(x, 3, 1), phase_kernel(kernel))
+            y = y.reshape(n, h, w, 2, 2, self.features).transpose(0, 1, 3, 2, 4, 5)
+            y = y.reshape(n, 2 * h, 2 * w, self.features)
+        else:
+            cols = patches(x, k, self.stride)
+            y = jnp.einsum("nhwk,ko->nhwo", cols, kernel.reshape(k * k * c, self.features))
         return y + bias.reshape(1, 1, 1, -1)
 
 

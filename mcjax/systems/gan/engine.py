@@ -27,7 +27,7 @@ from mcjax.core.system import System
 from mcjax.core.trees import tree_norm
 from mcjax.metrics import mode_stats
 from mcjax.systems.gan import rules, terms, transforms, wrappers
-from mcjax.systems.gan.architectures import make_players
+from mcjax.systems.gan.architectures import in_batches, make_players
 from mcjax.systems.gan.optimizers import make_optimizer
 from mcjax.systems.gan.parts import selected
 
@@ -141,7 +141,8 @@ def _critic_view(parts: tuple, d_params: Any, states: tuple) -> Any:
     return d_params
 
 
-def make_game(cfg: Config, target: Any, gen: Any, crit: Any, wrapper_parts: tuple) -> Game:
+def make_game(cfg: Config, target: Any, gen: Any, crit: Any, wrapper_parts: tuple,
+              batch_statistics: bool = False) -> Game:
     """The players' losses and updates for ``cfg`` (see :class:`Game`), with the loss terms and
     critic-input transforms the config selects."""
     loss = losses.LOSSES[cfg.loss]
@@ -154,6 +155,8 @@ def make_game(cfg: Config, target: Any, gen: Any, crit: Any, wrapper_parts: tupl
     minibatch_critic = cfg.mbd_kernels or cfg.mbstd  # its output of a row depends on the batch
 
     def generate(g_params, z):
+        if batch_statistics:  # each batch of the training size normalised on its own, as in training
+            return in_batches(lambda zz: gen.apply(g_params, zz), z, B * M)
         return gen.apply(g_params, z)
 
     def optimizers(hp: HParams):
@@ -366,10 +369,10 @@ def make_trainer(config: Config) -> Trainer:
     """Builds the pure training program for ``config`` (see module docstring)."""
     cfg = config
     target = cfg.make_target()
-    gen, crit, critic_input = make_players(cfg, target)
+    gen, crit, critic_input, batch_statistics = make_players(cfg, target)
     (rule,) = selected(rules.RULES, cfg)
     wrapper_parts = selected(wrappers.WRAPPERS, cfg)
-    game = make_game(cfg, target, gen, crit, wrapper_parts)
+    game = make_game(cfg, target, gen, crit, wrapper_parts, batch_statistics)
 
     def init(hp: HParams, key: jax.Array) -> TrainState:
         k_g, k_d, k_train, k_eval, k_parts = jax.random.split(key, 5)
