@@ -16,7 +16,8 @@ classifier is mcjax's own small CNN (``mcjax.targets.classifier``, 98.3 % held-o
 Commands (results in ``OUT/<target>``, ``mcjax show`` reads it; ``--resume`` continues)::
 
     python experiments/stacked_mnist.py --out runs/stacked_mnist                 # 8 seeds, GPU
-    python experiments/stacked_mnist.py --target stacked-digits --steps 2000 --out runs/stacked
+    python experiments/stacked_mnist.py --target stacked-digits --steps 2000 --log-every 500 \
+        --width 16 --latent-dim 16 --out runs/stacked_mnist                      # 2-core CPU
     python experiments/stacked_mnist.py --smoke --out /tmp/stacked_smoke          # < 1 min
 
 Cost: not yet measured at full size (issue 16); the DCGAN on stacked-digits runs at ~36 run-steps/s
@@ -47,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=FULL["seeds"])
     p.add_argument("--steps", type=int, default=FULL["steps"])
     p.add_argument("--eval-samples", type=int, default=FULL["eval_samples"])
+    p.add_argument("--width", type=int, default=FULL["width"], help="channels of the first conv")
+    p.add_argument("--latent-dim", type=int, default=FULL["latent_dim"])
+    p.add_argument("--log-every", type=int, default=FULL["log_every"])
     p.add_argument("--out", default="runs/stacked_mnist")
     p.add_argument("--smoke", action="store_true", help="tiny run on stacked-digits, to check the pipeline")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run")
@@ -56,9 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
 def spec_of(args) -> RunSpec:
     if args.smoke:
         return RunSpec(**SMOKE)
-    log_every = min(FULL["log_every"], args.steps)
     return RunSpec(**{**FULL, "target": args.target, "seeds": args.seeds, "steps": args.steps,
-                      "eval_samples": args.eval_samples, "log_every": log_every})
+                      "eval_samples": args.eval_samples, "log_every": min(args.log_every, args.steps),
+                      "width": args.width, "latent_dim": args.latent_dim})
 
 
 def main(argv=None) -> None:
