@@ -184,6 +184,22 @@ def _blocks(x: jax.Array, block: int) -> tuple[jax.Array, jax.Array]:
     return rows, jnp.arange(n_blocks * block).reshape(n_blocks, block)
 
 
+def _kth_smallest(d2: jax.Array, k: int) -> jax.Array:
+    """``[b]`` the ``k``-th smallest entry of each row of ``d2 [b, n]`` (ties counted apart): ``k``
+    passes that take a row's minimum and remove one copy of it. Not ``lax.top_k``: vmapped over
+    runs and sharded over devices, XLA gathers every run's top-k input onto every device (an
+    all-gather inside PRDC's loop, which two CPU devices deadlocked on), while minima shard."""
+    cols = jnp.arange(d2.shape[1])[None, :]
+
+    def remove_min(_, carry):
+        d, _ = carry
+        j = jnp.argmin(d, axis=1)
+        low = jnp.min(d, axis=1)
+        return jnp.where(cols == j[:, None], jnp.inf, d), low
+
+    return jax.lax.fori_loop(0, k, remove_min, (d2, jnp.zeros(d2.shape[0], d2.dtype)))[1]
+
+
 def _knn_sq_radii(x: jax.Array, k: int, block: int) -> jax.Array:
     """``[n]`` squared distance from each point to its k-th nearest other point of ``x``."""
     n = x.shape[0]
@@ -192,9 +208,7 @@ def _knn_sq_radii(x: jax.Array, k: int, block: int) -> jax.Array:
         rows, idx = args
         d2 = _sq_dists(rows, x)
         d2 = jnp.where(idx[:, None] == jnp.arange(n)[None, :], jnp.inf, d2)
-        # The largest of the k smallest, not entry k - 1: XLA on CPU turns sort + slice into its
-        # fast TopK only when the whole slice is used (15 times faster at n = 4000).
-        return jnp.max(-jax.lax.top_k(-d2, k)[0], axis=1)
+        return _kth_smallest(d2, k)
 
     return jax.lax.map(radii, _blocks(x, block)).reshape(-1)[:n]
 

@@ -333,8 +333,10 @@ PRDC_K = 5  # Naeem et al. 2020's k
 
 
 def _feature_fn(cfg: Config, target: Any) -> Callable:
-    """``samples -> dict``: the feature metrics ``cfg.feature_metrics`` of the generated samples
-    against ``eval_samples`` real ones (one fixed draw, the same for every run): the Frechet
+    """``(samples, key) -> dict``: the feature metrics ``cfg.feature_metrics`` of the generated
+    samples against ``eval_samples`` real ones drawn with ``key`` (each run its own draw: a draw
+    shared by all runs is computed once outside the run axis, and sharding it over devices puts
+    a collective inside the loops of PRDC, which two CPU devices deadlocked on): the Frechet
     distance and PRDC (k = 5) in the target's feature space (``target.features``: the digit
     classifier's penultimate features of each channel for stacked digits; raw coordinates for the
     mixtures). Measured on the final state only (``System.evaluate``), not in the training scan."""
@@ -342,8 +344,8 @@ def _feature_fn(cfg: Config, target: Any) -> Callable:
 
     embed = getattr(target, "features", lambda x: x.reshape(x.shape[0], -1))
 
-    def measure(samples: jax.Array) -> dict:
-        real = target.sample(jax.random.key(0x5EED), cfg.eval_samples)
+    def measure(samples: jax.Array, key: jax.Array) -> dict:
+        real = target.sample(key, cfg.eval_samples)
         fake = jnp.where(jnp.isfinite(samples), samples, jnp.nan)
         real_f, fake_f = embed(real), embed(jnp.nan_to_num(fake))
         bad = ~jnp.all(jnp.isfinite(samples))
@@ -426,7 +428,8 @@ def make_trainer(config: Config) -> Trainer:
     def final_evaluate(state: TrainState):
         stats, samples = evaluate(state)
         if feature_stats is not None:
-            stats.update(feature_stats(samples))
+            key = jax.random.fold_in(jax.random.clone(state.eval_key), 0x5EED)  # not the latents' key
+            stats.update(feature_stats(samples, key))
         return stats, samples
 
     def advance(hp: HParams, state: TrainState, n_logs: int):
