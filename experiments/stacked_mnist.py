@@ -17,7 +17,7 @@ Commands (results in ``OUT/<target>``, ``mcjax show`` reads it; ``--resume`` con
 
     python experiments/stacked_mnist.py --out runs/stacked_mnist                 # 8 seeds, GPU
     python experiments/stacked_mnist.py --target stacked-digits --steps 2000 --log-every 500 \
-        --width 16 --latent-dim 16 --out runs/stacked_mnist                      # 2-core CPU
+        --width 16 --latent-dim 16 --metrics frechet --out runs/stacked_mnist    # 2-core CPU
     python experiments/stacked_mnist.py --smoke --out /tmp/stacked_smoke          # < 1 min
 
 Cost: not yet measured at full size (issue 16); the DCGAN on stacked-digits runs at ~36 run-steps/s
@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, default=FULL["width"], help="channels of the first conv")
     p.add_argument("--latent-dim", type=int, default=FULL["latent_dim"])
     p.add_argument("--log-every", type=int, default=FULL["log_every"])
+    p.add_argument("--metrics", default=",".join(FULL["metrics"]),
+                   help="feature metrics, frechet and/or prdc ('' for none); PRDC costs about "
+                   "3 N^2 F per run (N = --eval-samples)")
     p.add_argument("--out", default="runs/stacked_mnist")
     p.add_argument("--smoke", action="store_true", help="tiny run on stacked-digits, to check the pipeline")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run")
@@ -62,7 +65,7 @@ def spec_of(args) -> RunSpec:
         return RunSpec(**SMOKE)
     return RunSpec(**{**FULL, "target": args.target, "seeds": args.seeds, "steps": args.steps,
                       "eval_samples": args.eval_samples, "log_every": min(args.log_every, args.steps),
-                      "width": args.width, "latent_dim": args.latent_dim})
+                      "width": args.width, "latent_dim": args.latent_dim, "metrics": args.metrics})
 
 
 def main(argv=None) -> None:
