@@ -78,7 +78,8 @@ def compiled_programs(config: SystemConfig, n_runs: int, chunk: int, mesh: Mesh 
 
     ``init(hparams [R], seeds uint32 [R])`` builds each run's state from ``jax.random.key(seed)``;
     ``advance(hparams, state)`` runs ``chunk`` logging intervals and donates the state;
-    ``evaluate(state)`` gives the final mode statistics and samples. With a ``mesh``, every input and
+    ``evaluate(state)`` gives the final mode statistics and samples (on one device when the mesh is
+    several CPU devices of one process: :func:`_lapack_unsafe`). With a ``mesh``, every input and
     output is sharded along the run axis (``n_runs`` must be a multiple of the mesh size).
     Hyperparameter *values* are arguments, so any sweep of the same ``config`` and run count reuses
     these programs.
@@ -98,8 +99,40 @@ def compiled_programs(config: SystemConfig, n_runs: int, chunk: int, mesh: Mesh 
         .lower(hp, state)
         .compile()
     )
-    evaluate = jit(jax.vmap(system.evaluate)).lower(state).compile()
+    if _lapack_unsafe(mesh):  # the final evaluation may call LAPACK (Frechet distance): one device
+        device = mesh.devices.flat[0]
+        one = jax.sharding.SingleDeviceSharding(device)
+        evaluate = _OnOneDevice(
+            jax.jit(jax.vmap(system.evaluate), in_shardings=one).lower(state).compile(), one)
+    else:
+        evaluate = jit(jax.vmap(system.evaluate)).lower(state).compile()
     return init, advance, evaluate, state
+
+
+class _OnOneDevice:
+    """A compiled program for one device, called with the sweep's sharded state (moved there)."""
+
+    def __init__(self, compiled, sharding):
+        self.compiled, self.sharding = compiled, sharding
+
+    def __call__(self, state):
+        return self.compiled(jax.device_put(state, self.sharding))
+
+    def as_text(self) -> str:
+        return self.compiled.as_text()
+
+
+def _lapack_unsafe(mesh: Mesh | None) -> bool:
+    """Whether a program sharded over ``mesh`` must not call LAPACK: several CPU devices of one
+    process. jaxlib's CPU LAPACK kernels split a batch (here: the runs on a device) over the
+    intra-op thread pool that the devices' programs themselves run on, and wait for it; with every
+    pool thread running one device's program and waiting so, none is left and the sweep hangs
+    (seen: ``?syevd`` in the ``--log-dynamics`` scan, ``?geqrf`` of the Frechet distance). The
+    training scan has no LAPACK call (a test checks its HLO); the final evaluation runs on one
+    device there, where the pool has threads free."""
+    if mesh is None or mesh.devices.size < 2 or jax.process_count() > 1:
+        return False
+    return all(d.platform == "cpu" for d in mesh.devices.flat)
 
 
 def _check_seeds(seeds: Sequence[int]) -> list[int]:

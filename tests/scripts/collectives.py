@@ -35,4 +35,6 @@ for name, spec in SPECS.items():
         text = prog.as_text()
         out[f"{name}: {part}"] = {op: len(re.findall(re.escape(op) + r"[.(]", text))
                                   for op in COLLECTIVES}
+        out[f"{name}: {part}"]["lapack"] = len(re.findall(r'custom_call_target="lapack', text))
+        out[f"{name}: {part}"]["devices"] = text.count("num_partitions=2") and 2 or 1
 json.dump(out, sys.stdout)
