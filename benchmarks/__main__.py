@@ -7,6 +7,9 @@ of ``--steps`` steps; then (c) and the CLI over one whole run of ``S`` steps, wh
 CLI's ``--log-every``) that fits, at least 200. (c) does more per step than (c') (its evaluations,
 a fresh batch for the generator step), so its whole run can take somewhat longer than that. Then
 the compile-cache probe. See ``benchmarks/__init__.py`` for what each cell measures.
+
+``python -m benchmarks stacked ...``: the DCGAN on ``stacked-digits`` instead
+(``benchmarks/stacked.py``).
 """
 from __future__ import annotations
 
@@ -154,6 +157,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["stacked"]:  # the DCGAN on stacked-digits: benchmarks/stacked.py
+        from benchmarks import stacked
+
+        return stacked.main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args._cell:
