@@ -102,6 +102,18 @@ class StackedDigits:
 
         return jax.lax.map(one, jnp.asarray(x, jnp.float32), batch_size=self.chunk)
 
+    def evaluation_floats(self, n: int) -> int:
+        """A lower estimate of the floats that classifying ``n`` images holds: every sample's
+        logits and features (``3 (10 + F)``) and one chunk's classifier layers (their sizes read
+        from ``jax.eval_shape``, nothing computed)."""
+        net = DigitCNN(tuple(self.widths), self.feature_width)
+        x = jax.ShapeDtypeStruct((3, *self.images.shape[1:], 1), jnp.float32)
+        params = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, jnp.float32), self.params)
+        _, acts = jax.eval_shape(
+            lambda p, xx: net.apply({"params": p}, xx, capture_intermediates=True), params, x)
+        per_image = sum(int(np.prod(a.shape)) for a in jax.tree.leaves(acts["intermediates"]))
+        return n * 3 * (10 + self.feature_width) + min(n, self.chunk) * per_image
+
     def assign(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
         """Digit-triple mode and confidence score of each image (see the class docstring).
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 from typing import Any, Callable, NamedTuple
 
 import jax
+import numpy as np
 from flax import linen as nn
 
 from mcjax._validation import ConfigError
 from mcjax.systems.gan import convnets, nets
 
-__all__ = ["Players", "ARCHS", "make_players", "check_arch", "packed_shape", "in_batches"]
+__all__ = ["Players", "ARCHS", "make_players", "check_arch", "packed_shape", "in_batches",
+           "player_sizes"]
 
 
 class Players(NamedTuple):
@@ -109,3 +111,29 @@ def check_arch(cfg: Any, target: Any) -> None:
 def make_players(cfg: Any, target: Any) -> Players:
     """The generator and critic of ``cfg.arch`` for ``target``."""
     return ARCHS[cfg.arch][0](cfg, target)
+
+
+def _floats(tree) -> int:
+    return sum(int(np.prod(x.shape)) for x in jax.tree.leaves(tree))
+
+
+def player_sizes(cfg: Any, target: Any) -> tuple[int, int, int]:
+    """``(weights, generator activations, critic activations)`` in floats, the activations per
+    sample: both players' parameter count and the sizes of every layer's output for one sample
+    (one packed critic input), read from ``jax.eval_shape`` (nothing is computed or compiled).
+
+    A lower bound on what a step holds: the convolutions' patch matrices (``k^2`` times their
+    input) are not layer outputs and are left out.
+    """
+    players = make_players(cfg, target)
+    z = jax.ShapeDtypeStruct((2, cfg.latent_dim), jax.numpy.float32)
+    x = jax.ShapeDtypeStruct((2, *players.critic_input), jax.numpy.float32)
+    key = jax.random.key(0)
+    g = jax.eval_shape(players.generator.init, key, z)
+    d = jax.eval_shape(players.critic.init, key, x)
+    _, g_acts = jax.eval_shape(
+        lambda p, zz: players.generator.apply(p, zz, capture_intermediates=True), g, z)
+    _, d_acts = jax.eval_shape(
+        lambda p, xx: players.critic.apply(p, xx, capture_intermediates=True), d, x)
+    per = lambda acts: _floats(acts["intermediates"]) // 2  # two samples were traced
+    return _floats(g["params"]) + _floats(d["params"]), per(g_acts), per(d_acts)

@@ -229,11 +229,34 @@ class Config:
         players' ``depth`` layers of ``width`` float32 units, and four copies (parameters,
         gradient, two Adam moments) of both players' weights. Measured against it: 256 runs of
         the 3x128 grid at 10,000 evaluation samples held 60 MB a run (this says 31)."""
+        if self.arch != "mlp":
+            return self._conv_memory_per_run()
         dim = int(self.make_target().dim)
         w, d = self.width, self.depth
         weights = (self.latent_dim + dim + 1) * w + 2 * (d - 1) * w * w + (dim + 1) * w
         points = max(self.eval_samples, 2 * self.batch_size * max(self.pack, 1))
         return 4 * (points * w * d * 2 + 4 * weights)
+
+    def _conv_memory_per_run(self) -> int:
+        """:meth:`memory_per_run` of a convolutional architecture, from the layer sizes
+        (:func:`mcjax.systems.gan.architectures.player_sizes`): the larger of a training step (every
+        layer's output and its gradient for a real and a fake batch through the critic, ``k + 1``
+        times when unrolled ``k`` steps, and a fake batch through the generator) and the evaluation
+        (``eval_samples`` generated images kept, one generator batch's layers, what the target's
+        classifier holds to read them), plus four copies of the weights. Measured against it:
+        stacked-digits, width 16, 26,000 evaluation samples held 129 MB a run (2 and 10 runs'
+        peak RSS); this says 85."""
+        from mcjax.systems.gan.architectures import player_sizes
+
+        target = self.make_target()
+        weights, gen, crit = player_sizes(self, target)
+        m, unroll = max(self.pack, 1), self.unroll + 1
+        train = 2 * (self.batch_size * m * gen + 2 * self.batch_size * crit * unroll)
+        image = int(np.prod(target.event_shape))
+        evaluation = self.eval_samples * image + self.batch_size * m * gen
+        if hasattr(target, "evaluation_floats"):  # a classifier reads the samples (image targets)
+            evaluation += target.evaluation_floats(self.eval_samples)
+        return 4 * (max(train, evaluation) + 4 * weights)
 
     def make_target(self):
         from mcjax.targets import make_target
