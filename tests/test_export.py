@@ -165,3 +165,21 @@ def test_a_real_sweep_exports_its_history(tmp_path):
     counts = np.stack([df[f"mode_counts_{i}"] for i in range(k)], -1).astype(np.float32)
     np.testing.assert_array_equal(counts, g.history["mode_counts"].reshape(-1, k))
     np.testing.assert_array_equal(df.hp_lr_g.astype(np.float32), np.repeat(g.hparams["lr_g"], 4))
+
+
+def test_final_only_metrics_fill_the_last_log_step(tmp_path):
+    """``final_stats`` (Frechet, PRDC: measured once) are ``final_<name>`` columns, exact on each
+    run's last log step, empty on the others and in groups that did not measure them."""
+    result = _result()
+    frechet = np.arange(S * N, dtype=np.float64).reshape(S, N) + 0.25
+    result.groups[0].final_stats = {"frechet": frechet}
+    path = str(tmp_path / "metrics.csv")
+    write_metrics_csv(result, path)
+    df = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    gan = df[df.remedy == "gan"]
+    last = gan[gan.step == 40]
+    assert len(last) == S * N
+    expected = [frechet[s, n] for s in range(S) for n in range(N)]
+    np.testing.assert_array_equal(last.final_frechet.to_numpy(), expected)  # written with repr: exact
+    assert gan[gan.step < 40].final_frechet.isna().all()
+    assert df[df.remedy == "consensus"].final_frechet.isna().all()

@@ -10,6 +10,8 @@ order: a metric logged as one value per log step is one column named after it; a
 trailing dimensions (e.g. ``mode_counts`` ``[S, N, T, K]``) is flattened, row-major, into columns
 ``<name>_<i>`` (``<name>_<i>_<j>``, ...). Groups may log different metrics (one remedy logs
 dynamics, another does not): the header is the union and a group's missing cells are empty.
+Metrics measured once, on the final state (``final_stats``: the Frechet distance, PRDC), are
+columns ``final_<name>`` filled on each run's last log step and empty on the others.
 Floats are written with ``repr`` (they read back exactly; a float32 value reads back as the
 float64 of that value), booleans as ``0`` / ``1``, NaN as ``nan``.
 
@@ -55,11 +57,13 @@ def metrics_frame_rows(result) -> tuple[list[str], Iterator[tuple]]:
         _check_shapes(g)
     hp_cols = _union_columns([g.hparams for g in result.groups], 1, "hp_")
     metric_cols = _union_columns([g.history for g in result.groups], 3, "")
-    header = [*FIXED_COLUMNS, *(c for c, _, _ in hp_cols), *(c for c, _, _ in metric_cols)]
+    final_cols = _union_columns([g.final_stats for g in result.groups], 2, "final_")
+    header = [*FIXED_COLUMNS, *(c for c, _, _ in hp_cols),
+              *(c for c, _, _ in metric_cols + final_cols)]
     if len(set(header)) != len(header):
         dup = sorted({c for c in header if header.count(c) > 1})
         raise ValueError(f"metric columns collide: {dup}")
-    return header, _rows(result, hp_cols, metric_cols)
+    return header, _rows(result, hp_cols, metric_cols, final_cols)
 
 
 def write_metrics_csv(result, path: str) -> str:
@@ -118,16 +122,20 @@ def _flat_values(v: Any, lead: int, idx: tuple) -> list | None:
     return v.reshape(-1).tolist()
 
 
-def _rows(result, hp_cols: list, metric_cols: list) -> Iterator[tuple]:
+def _rows(result, hp_cols: list, metric_cols: list, final_cols: list) -> Iterator[tuple]:
     for g in result.groups:
         s_n, n_n, t_n = g.n_settings, len(g.seeds), len(g.log_steps)
         hps = [_flat_values(g.hparams[name], 1, idx) if name in g.hparams else None
                for _, name, idx in hp_cols]
         metrics = [_flat_values(g.history[name], 3, idx) if name in g.history else None
                    for _, name, idx in metric_cols]
+        finals = [_flat_values(g.final_stats[name], 2, idx) if name in g.final_stats else None
+                  for _, name, idx in final_cols]
         seeds = np.asarray(g.seeds).tolist()
         steps = np.asarray(g.log_steps).tolist()
         for i, (s, n, t) in enumerate(np.ndindex(s_n, n_n, t_n)):
+            last = t == t_n - 1
             yield (g.label, g.setting_labels[s] or "", seeds[n], steps[t],
                    *(None if h is None else h[s] for h in hps),
-                   *(None if m is None else m[i] for m in metrics))
+                   *(None if m is None else m[i] for m in metrics),
+                   *(None if f is None or not last else f[s * n_n + n] for f in finals))
