@@ -36,8 +36,9 @@ def patches(x: jax.Array, k: int, stride: int) -> jax.Array:
 
     A convolution is then one matrix product with the kernel ``[k, k, C, O]`` as ``[k k C, O]``.
     Under ``jax.vmap`` over runs with per-run kernels, that product is a batched matmul; XLA's own
-    convolution becomes a grouped convolution there, whose gradients XLA:CPU runs tens of times
-    slower (``docs/benchmarks.md``, Stacked MNIST).
+    convolution becomes a grouped convolution there, which XLA:CPU runs (forward and backward)
+    2 to 9 times slower at the DCGAN's sizes (``docs/benchmarks.md``, "The DCGAN on Stacked MNIST",
+    conv lowering).
     """
     n, h, w, c = x.shape
     ho, wo = -(-h // stride), -(-w // stride)
