@@ -20,8 +20,10 @@ Commands (results in ``OUT/<target>``, ``mcjax show`` reads it; ``--resume`` con
         --width 16 --latent-dim 16 --metrics frechet --out runs/stacked_mnist    # 2-core CPU
     python experiments/stacked_mnist.py --smoke --out /tmp/stacked_smoke          # < 1 min
 
-Cost: not yet measured at full size (issue 16); the DCGAN on stacked-digits runs at ~36 run-steps/s
-at width 16 on the 2-core CPU (``docs/benchmarks.md``), so the full table wants a GPU.
+Cost: the 2-core CPU command above took 111 s to compile and 1,436 s to train and evaluate (56 runs,
+78 run-steps/s, the machine shared with other jobs; table and figures in
+``docs/tables/stacked_mnist/stacked-digits``, discussed in ``docs/results.md``). The 28x28 default
+is not measured: on this CPU it would take hours, so it wants a GPU.
 """
 from __future__ import annotations
 
