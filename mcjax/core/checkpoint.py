@@ -21,7 +21,7 @@ from mcjax._validation import ConfigError
 from mcjax.core.results import atomic_write
 
 __all__ = ["CHECKPOINT_VERSION", "save_checkpoint", "load_checkpoint", "checkpoint_path",
-           "restore_state", "check_checkpoint"]
+           "restore_state", "check_checkpoint", "read_meta"]
 
 CHECKPOINT_VERSION = 1
 
@@ -125,6 +125,12 @@ def check_checkpoint(path: str) -> None:
     """Reads a checkpoint through, as a resume will, and raises ``ConfigError`` if it is damaged:
     the check a resume makes before compiling anything."""
     _read(path)
+
+
+def read_meta(path: str) -> dict[str, Any]:
+    """The ``meta`` of a checkpoint (label, config, seeds, ``n_runs``, ``n_pad``, ``chunk``,
+    ``chunks_done``, ...), read and checked as :func:`load_checkpoint` reads it."""
+    return _read(path)[1]
 
 
 def load_checkpoint(path: str, abstract_state: Any, expect: dict[str, Any]
