@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from mcjax._validation import check_choice
 from mcjax.targets.base import Target
-from mcjax.targets.mixtures import MIXTURES
+from mcjax.targets.mixtures import MIXTURES, lines
 
 __all__ = ["TARGETS", "IMAGE_TARGETS", "make_target", "is_image_target"]
 
@@ -33,7 +33,7 @@ IMAGE_TARGETS: dict[str, Callable[..., Target]] = {
     "stacked-digits": stacked_digits,
     "stacked-mnist": stacked_mnist,
 }
-TARGETS: dict[str, Callable[..., Target]] = {**MIXTURES, **IMAGE_TARGETS}
+TARGETS: dict[str, Callable[..., Target]] = {**MIXTURES, "lines": lines, **IMAGE_TARGETS}
 
 
 def is_image_target(name: str) -> bool:
