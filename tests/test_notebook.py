@@ -107,3 +107,13 @@ def test_quickstart_notebook_sweeps_reads_plots_and_defines_a_remedy():
     assert "per seed: [" in text and "metrics.csv" in text
     assert "r1:weight=0.1[lr_d=0.001]" in text and "r1:weight=0.1[lr_d=0.0003]" in text
     assert _images(nb) == 1
+
+
+def test_studies_notebook_runs_every_study_at_smoke_size():
+    """notebooks/studies.ipynb runs each issue-17 study's script at its smoke size and shows what
+    it printed and its figures."""
+    nb, text = execute_clean("studies.ipynb")
+    assert "smoke: True" in text
+    assert "hops after burn-in" in text  # study 1: mode cycling
+    assert "pull toward the missed line" in text  # study 2: vanishing gradient
+    assert _images(nb) >= 4
