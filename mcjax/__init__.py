@@ -22,6 +22,9 @@ from mcjax.systems.gan.losses import LOSSES as LOSSES
 from mcjax.systems.gan.remedies import REMEDIES as REMEDIES
 from mcjax.systems.gan.remedies import apply_remedy as apply_remedy
 from mcjax.systems.gan.spec import RunSpec as RunSpec
+from mcjax.systems.wright_fisher.config import WFConfig as WFConfig
+from mcjax.systems.wright_fisher.config import WFHParams as WFHParams
+from mcjax.systems.wright_fisher.spec import WFSpec as WFSpec
 from mcjax.targets import Target as Target
 from mcjax.targets import grid as grid
 from mcjax.targets import make_target as make_target

@@ -1,4 +1,5 @@
-"""The ``mcjax`` command: ``sweep`` (the main job), ``show``, ``remedies``.
+"""The ``mcjax`` command: ``sweep`` (the main job; ``--system NAME`` picks what it sweeps),
+``show``, ``remedies``, ``systems``, ``analyze``.
 
 Every bad value is reported as one line ``mcjax: error: ...`` with exit code 2, before anything is
 compiled or written.
@@ -12,18 +13,16 @@ import sys
 from typing import Sequence
 
 from mcjax._validation import ConfigError, check_choice, read_toml
-from mcjax.systems.gan.spec import DEFAULT_REMEDIES
+from mcjax.systems.registry import DEFAULT_SYSTEM
 
 __all__ = ["main", "build_parser"]
 
-_FLAG_NAMES = ("steps", "batch_size", "width", "depth", "latent_dim", "log_every", "eval_samples",
-               "keep_samples", "dynamics_probes", "lanczos_order", "collapse_samples")
 
+def build_parser(system: str = DEFAULT_SYSTEM) -> argparse.ArgumentParser:
+    """The ``mcjax`` parser, ``sweep`` with the options of ``system`` (``mcjax systems``)."""
+    from mcjax.systems.registry import get_system, systems
 
-def build_parser() -> argparse.ArgumentParser:
-    from mcjax.systems.gan.config import Config
-
-    d = Config()
+    entry = get_system(system)
     p = argparse.ArgumentParser(prog="mcjax", description="Mode collapse in GANs, studied fast.")
     p.add_argument("--version", action="store_true", help="print the version and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -32,52 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep",
         help="train remedies x seeds in parallel on a target; print the table, save results and figures",
         description="Train every remedy for every seed at once (one compiled, vmapped program per "
-        "remedy), print modes covered per remedy over seeds, save results and figures.",
+        "remedy), print the final metrics per remedy over seeds, save results and figures. "
+        f"These are the options of --system {system}; `mcjax sweep --system NAME --help` shows "
+        "another system's.",
     )
-    s.add_argument("--target", default=d.target,
-                   help=f"target distribution: ring, grid, high_dim, stacked-mnist (needs pip install "
-                   f"\"mcjax[mnist]\") or stacked-digits (needs \"mcjax[digits]\") (default {d.target})")
-    s.add_argument("--arch", default=d.arch,
-                   help=f"the players' networks: mlp, or dcgan (image targets) (default {d.arch})")
-    s.add_argument("--remedy", action="append", metavar="NAME[:KEY=VALUE,...]",
-                   help=f"remedy to train, e.g. pacgan:pack=3 or entropy:weight=0.1; repeat for several "
-                   f"(default: {' '.join(DEFAULT_REMEDIES)}); `mcjax remedies` lists them")
-    s.add_argument("--sweep", action="append", metavar="KEY=V1,V2,...",
-                   help="vary a continuous parameter (an HParams field or a remedy's sweepable "
-                   "parameter, e.g. weight=0.01,0.1,1 or lr_d=1e-3,3e-4) inside one compiled program "
-                   "per remedy; repeat for a grid")
-    s.add_argument("--optimizer", default=d.optimizer,
-                   help=f"adam, rmsprop, sgd, muon or kron (PSGD Kron, a Kronecker-factored "
-                   f"preconditioner; needs pip install \"mcjax[kron]\") (default {d.optimizer})")
-    s.add_argument("--seeds", type=int, default=16, help="seeds per remedy (default 16): seeds 0..N-1")
-    s.add_argument("--steps", type=int, default=d.steps, help=f"generator steps (default {d.steps})")
-    s.add_argument("--batch-size", type=int, default=d.batch_size, help=f"default {d.batch_size}")
-    s.add_argument("--width", type=int, default=d.width, help=f"hidden units, both players (default {d.width})")
-    s.add_argument("--depth", type=int, default=d.depth, help=f"hidden layers, both players (default {d.depth})")
-    s.add_argument("--latent-dim", type=int, default=d.latent_dim, help=f"default {d.latent_dim}")
-    s.add_argument("--lr-g", type=float, default=None, help="generator learning rate (default 1e-3)")
-    s.add_argument("--lr-d", type=float, default=None, help="critic learning rate (default 1e-3)")
-    s.add_argument("--log-every", type=int, default=d.log_every,
-                   help=f"steps between logged evaluations; must divide --steps (default {d.log_every})")
-    s.add_argument("--eval-samples", type=int, default=d.eval_samples,
-                   help=f"generated samples per evaluation (default {d.eval_samples}, as in VEEGAN/PacGAN)")
-    s.add_argument("--log-dynamics", action="store_true",
-                   help="also log rotation index, Hessian extremes and ||xi|| every --log-every steps")
-    s.add_argument("--log-collapse", action="store_true",
-                   help="also log mode flux, critic field and generator stretch every --log-every steps")
-    s.add_argument("--metrics", default="", metavar="NAME[,NAME]",
-                   help="also measure the final generators' Frechet distance and/or precision, "
-                   "recall, density and coverage (k = 5) against --eval-samples real samples, in the "
-                   "target's feature space: frechet, prdc (shown as table columns)")
-    s.add_argument("--collapse-samples", type=int, default=d.collapse_samples,
-                   help=f"points of the mode flux and critic field with --log-collapse "
-                   f"(default {d.collapse_samples}; at most --eval-samples)")
-    s.add_argument("--dynamics-probes", type=int, default=d.dynamics_probes,
-                   help=f"probes of the rotation index with --log-dynamics (default {d.dynamics_probes})")
-    s.add_argument("--lanczos-order", type=int, default=d.lanczos_order,
-                   help=f"Lanczos order of the Hessian extremes (default {d.lanczos_order})")
-    s.add_argument("--keep-samples", type=int, default=None,
-                   help="final samples kept per run for the figures (default min(512, --eval-samples))")
+    s.add_argument("--system", default=system,
+                   help=f"what to sweep: {', '.join(systems())} (default {DEFAULT_SYSTEM}); "
+                   "`mcjax systems` lists them")
+    entry.add_arguments(s)
     s.add_argument("--out", default=None, help="output folder (default mcjax-out/<target>-<time>)")
     s.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     s.add_argument("--resume", metavar="OUT_DIR", default=None,
@@ -124,7 +85,10 @@ def _add_inspect_parsers(sub) -> None:
                     help="median (min-max), or mean +- standard error (min-max) as in PacGAN's "
                     "Table 1 (default median)")
 
-    sub.add_parser("remedies", help="list the remedies with their settings and references")
+    re = sub.add_parser("remedies", help="list a system's remedies with their settings and references")
+    re.add_argument("--system", default=DEFAULT_SYSTEM, help=f"default {DEFAULT_SYSTEM}")
+    sub.add_parser("systems", help="list the systems `mcjax sweep --system` runs, with their "
+                   "remedies and references")
 
     an = sub.add_parser("analyze", help="curvature and rotation of a saved sweep's final states, "
                         "collapsed vs healthy runs; writes analysis.json and dynamics.png")
@@ -132,16 +96,40 @@ def _add_inspect_parsers(sub) -> None:
 
 
 def spec_from_args(args):
-    """The :class:`~mcjax.systems.gan.spec.RunSpec` of ``mcjax sweep``'s parsed options."""
-    import dataclasses
+    """The run spec of ``mcjax sweep``'s parsed options, built by the chosen system
+    (``mcjax.systems.registry``; for the GAN a :class:`~mcjax.systems.gan.spec.RunSpec`)."""
+    from mcjax.systems.registry import get_system
 
-    from mcjax.systems.gan.spec import RunSpec
+    return get_system(args.system).spec_from_args(args)
 
-    fields = [f.name for f in dataclasses.fields(RunSpec)]
-    values = {k: getattr(args, k) for k in fields}
-    values["remedy"] = tuple(values["remedy"] or ())
-    values["sweep"] = tuple(values["sweep"] or ())
-    return RunSpec(**values)
+
+def _system_of(argv: Sequence[str]) -> str:
+    """The ``--system`` of a ``mcjax sweep`` command line (written in full), else the ``system``
+    key of its ``--config`` file, else the default."""
+    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    pre.add_argument("--system", default=None)
+    pre.add_argument("--config", default=None)
+    known, _ = pre.parse_known_args(list(argv)[1:])
+    if known.system is not None:
+        return known.system
+    if known.config is not None:
+        system = read_toml(known.config).get("system", DEFAULT_SYSTEM)
+        if not isinstance(system, str):
+            raise ConfigError(f"{known.config}: system must be a string, got {system!r}")
+        return system
+    return DEFAULT_SYSTEM
+
+
+def _refuse_foreign_options(argv: Sequence[str], system: str) -> None:
+    """An option of another system beside ``--system system`` is refused, naming both."""
+    from mcjax.systems.registry import get_system, option_strings, systems
+
+    own = option_strings(get_system(system))
+    for other, entry in systems().items():
+        for opt in sorted(option_strings(entry) - own):
+            if any(a == opt or a.startswith(opt + "=") for a in argv):
+                raise ConfigError(f"{opt} is an option of --system {other}, not of --system "
+                                  f"{system}; `mcjax sweep --system {system} --help` lists its options")
 
 
 # how to run, not what: kept out of a --config file
@@ -157,7 +145,7 @@ def _sweep_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def given_options(argv: Sequence[str]) -> set[str]:
     """The ``dest`` of every option of ``mcjax sweep`` written on the command line ``argv``
     (``--width 64`` counts even where 64 is the default)."""
-    parser = build_parser()
+    parser = build_parser(_system_of(argv))
     for action in _sweep_parser(parser)._actions:
         action.default = argparse.SUPPRESS
     return set(vars(parser.parse_args(list(argv)))) - {"command", "version"}
@@ -302,9 +290,22 @@ def _analyze(args) -> int:
 
 
 def _remedies(args) -> int:
-    from mcjax.systems.gan.remedies import describe_remedies
+    from mcjax.systems.registry import get_system
 
-    print(describe_remedies())
+    print(get_system(args.system).describe_remedies())
+    return 0
+
+
+def _systems(args) -> int:
+    from mcjax.systems.registry import systems
+
+    lines = []
+    for name, e in systems().items():
+        default = " (the default)" if name == DEFAULT_SYSTEM else ""
+        lines.append(f"{name}{default}\n    {e.description}\n    remedies: "
+                     f"{', '.join(e.remedy_names())} (`mcjax remedies --system {name}`)\n"
+                     f"    references: {'; '.join(e.references)}")
+    print("\n".join(lines))
     return 0
 
 
@@ -322,8 +323,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ConfigError as e:
             print(f"mcjax: error: {e}", file=sys.stderr)
             return 2
-    parser = build_parser()
+    try:
+        system = DEFAULT_SYSTEM
+        if argv and argv[0] == "sweep":
+            system = _system_of(argv)
+            _refuse_foreign_options(argv, system)
+        parser = build_parser(system)
+    except ConfigError as e:
+        print(f"mcjax: error: {e}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
+    if args.command == "sweep" and args.system != system:  # an abbreviated --system
+        print(f"mcjax: error: write --system {args.system} in full", file=sys.stderr)
+        return 2
     if args.version:
         from mcjax import __version__
 
@@ -335,11 +347,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "sweep":
             _merge_options(args, parser, given_options(argv))
-        return {"sweep": _sweep, "show": _show, "remedies": _remedies, "analyze": _analyze}[args.command](args)
+        return {"sweep": _sweep, "show": _show, "remedies": _remedies, "systems": _systems,
+                "analyze": _analyze}[args.command](args)
     except ConfigError as e:
+        from mcjax.systems.registry import get_system
+
         msg = str(e)
         first = msg.split(" ", 1)[0]
-        if first in _FLAG_NAMES:
+        if first in get_system(system).flag_names:
             msg = "--" + first.replace("_", "-") + msg[len(first):]
         print(f"mcjax: error: {msg}", file=sys.stderr)
         return 2

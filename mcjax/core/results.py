@@ -14,7 +14,7 @@ import json
 import os
 import tempfile
 import zipfile
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from mcjax._validation import ConfigError
 from mcjax.core.system import SystemConfig, config_from_dict
 from mcjax.core.tables import render_table
 
-__all__ = ["GroupResult", "SweepResult", "FORMAT_VERSION", "check_out_dir", "atomic_write",
+__all__ = ["GroupResult", "SweepResult", "Column", "FORMAT_VERSION", "check_out_dir", "atomic_write",
            "present_result_files"]
 
 FORMAT_VERSION = 1
@@ -30,6 +30,27 @@ FORMAT_VERSION = 1
 FINAL_COLUMNS = {"frechet": "Frechet dist.", "precision": "precision", "recall": "recall",
                  "density": "density", "coverage": "coverage"}
 RESULT_FILES = ("results.npz", "config.json", "summary.json")
+COLUMN_KINDS = ("value", "of_modes", "count", "when")
+
+
+class Column(NamedTuple):
+    """A column of the results table of a system that declares its own (``config.TABLE``, a tuple
+    of these, as a class attribute); a config without one gets the GAN's mode-coverage table.
+
+    Attributes:
+      metric: a logged metric (its value at the last step) or a final statistic of the group.
+      header: the column's title.
+      digits: decimals shown.
+      kind: ``"value"``: median (min-max) over seeds (or the mean form of ``style="mean"``);
+        ``"of_modes"``: the same followed by ``of <n_modes>``; ``"count"``: how many seeds have a
+        true (nonzero) value, ``k/n``; ``"when"``: the statistic over the seeds whose value is
+        ``>= 0`` (a step when something happened; ``-1``: never), ``"never"`` when none is.
+    """
+
+    metric: str
+    header: str
+    digits: int = 2
+    kind: str = "value"
 
 
 @dataclasses.dataclass
@@ -77,6 +98,15 @@ class GroupResult:
         return self.history[name][:, :, -1]
 
     @property
+    def columns(self) -> tuple | None:
+        """The table columns its config declares (``config.TABLE``), ``None`` for the GAN's."""
+        return getattr(self.config, "TABLE", None)
+
+    def final_value(self, name: str) -> np.ndarray:
+        """``[S, N]``: a logged metric at the last step, else a final statistic."""
+        return self.final(name) if name in self.history else np.asarray(self.final_stats[name])
+
+    @property
     def run_steps(self) -> int:
         return int(self.n_settings * len(self.seeds) * self.config.steps)
 
@@ -118,6 +148,9 @@ class SweepResult:
         rows = []
         for g in self.groups:
             for s in range(g.n_settings):
+                if g.columns is not None:
+                    rows.append(_declared_row(g, s))
+                    continue
                 rows.append({
                     "remedy": g.row_label(s),
                     "n_modes": int(g.target["n_modes"]),
@@ -155,6 +188,9 @@ class SweepResult:
         """
         if style not in ("median", "mean"):
             raise ValueError(f"style must be 'median' or 'mean', got {style!r}")
+        declared = [g.columns for g in self.groups if g.columns is not None]
+        if declared:
+            return _declared_table(self.rows(), declared[0], style, fmt)
         rows = self.rows()
         extra = [k for k in FINAL_COLUMNS if any(k in r for r in rows)]
         head = ["remedy", "modes covered", "HQ %", "reverse KL"] + [FINAL_COLUMNS[k] for k in extra] \
@@ -285,6 +321,50 @@ def _cell(x: np.ndarray, style: str, digits: int) -> str:
         se = np.std(x, ddof=1) / np.sqrt(len(x)) if len(x) > 1 else 0.0
         center = f"{np.mean(x):.{digits}f} +- {se:.{digits}f}"
     return f"{center} ({x.min():.{digits}f}-{x.max():.{digits}f})"
+
+
+def _plain(x: Any) -> Any:
+    """A NumPy scalar as the Python value JSON writes (bool, int or float)."""
+    x = np.asarray(x)
+    return bool(x) if x.dtype.kind == "b" else int(x) if x.dtype.kind in "iu" else float(x)
+
+
+def _declared_row(g: GroupResult, s: int) -> dict[str, Any]:
+    """Row ``s`` of a group whose config declares its table columns."""
+    return {"remedy": g.row_label(s), "n_modes": int(g.target["n_modes"]),
+            "seeds": [int(x) for x in g.seeds],
+            **{c.metric: [_plain(x) for x in g.final_value(c.metric)[s]] for c in g.columns},
+            "diverged": [bool(x) for x in g.diverged[s]]}
+
+
+def _declared_cell(col: Column, values: np.ndarray, n_modes: int, style: str) -> str:
+    if col.kind == "count":
+        return f"{int(np.count_nonzero(values))}/{len(values)}"
+    x = np.asarray(values, np.float64)
+    if col.kind == "when":
+        x = x[x >= 0]
+        if not len(x):
+            return "never"
+    cell = _cell(x, style, col.digits)
+    return cell + f" of {n_modes}" if col.kind == "of_modes" else cell
+
+
+def _declared_table(rows: list[dict], columns: tuple, style: str, fmt: str) -> str:
+    """The table of the ``columns`` a system declares (:class:`Column`), one line per row."""
+    lines = []
+    for r in rows:
+        ok = ~np.asarray(r["diverged"])
+        n = len(ok)
+        cells = [(_declared_cell(c, np.asarray(r[c.metric])[ok], r["n_modes"], style)
+                  if c.metric in r and ok.any() else "-") for c in columns]
+        lines.append([r["remedy"], *cells, f"{n - ok.sum()}/{n}"])
+    what = "median (min-max)" if style == "median" else "mean +- standard error (min-max)"
+    head = ["remedy", *(c.header for c in columns), "diverged"]
+    notes = [f"{c.header}: of seeds" for c in columns if c.kind == "count"]
+    notes += [f"{c.header}: over the seeds where it happened" for c in columns if c.kind == "when"]
+    return render_table(head, lines, fmt=fmt, footer=(
+        f"{what} over seeds at the last step" + "".join(f"; {n}" for n in notes)
+        + "; diverged runs are left out of the statistics and counted in the last column"))
 
 
 def present_result_files(out_dir: str) -> list[str]:

@@ -174,8 +174,9 @@ def clear_results(out_dir: str) -> list[str]:
     paths deleted. Checkpoints and sweep.json are left."""
     from mcjax.core.results import RESULT_FILES
     from mcjax.plots.coverage import FIGURE_FILES
+    from mcjax.plots.population import POPULATION_FIGURES
 
-    stems = [os.path.splitext(f)[0] for f in FIGURE_FILES] + ["dynamics"]
+    stems = [os.path.splitext(f)[0] for f in FIGURE_FILES + POPULATION_FIGURES] + ["dynamics"]
     names = (["summary.json"] + [f for f in RESULT_FILES if f != "summary.json"]
              + list(DERIVED_FILES) + [s + ext for s in stems for ext in FIGURE_EXTENSIONS])
     gone = []

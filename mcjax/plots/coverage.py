@@ -330,10 +330,15 @@ def save_figures(result: SweepResult | GroupResult, out_dir: str, *, dpi: int = 
       fmt: ``png``, ``pdf`` or ``svg`` (vector formats for papers).
 
     Returns:
-      The three paths written, in the order above.
+      The three paths written, in the order above (for a system that declares its table,
+      ``mcjax.plots.population.save_population_figures``'s instead).
     """
     if fmt not in FIGURE_FORMATS:
         raise ConfigError(f"unknown figure format {fmt!r}; allowed: {', '.join(FIGURE_FORMATS)}")
+    from mcjax.plots.population import declares_table, save_population_figures
+
+    if declares_table(result):  # a system with its own metrics (config.TABLE), not mode coverage
+        return save_population_figures(result, out_dir, dpi=dpi, fmt=fmt)
     os.makedirs(out_dir, exist_ok=True)
     from mcjax.plots.images import image_tiles, is_image_result
 

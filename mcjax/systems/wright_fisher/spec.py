@@ -1,0 +1,112 @@
+"""The Wright-Fisher run spec: what ``mcjax sweep --system wright-fisher`` runs, as one frozen,
+serialisable value (its fields are the command's options)."""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from typing import Any, ClassVar
+
+from mcjax._validation import ConfigError
+from mcjax.core.run import register_spec
+from mcjax.systems.gan.spec import parse_sweep, value_labels
+from mcjax.systems.wright_fisher.remedies import DEFAULT_WF_REMEDIES
+
+__all__ = ["WFSpec"]
+
+
+@register_spec
+@dataclasses.dataclass(frozen=True)
+class WFSpec:
+    """A Wright-Fisher sweep: every force (remedy) x every ``--sweep`` setting x ``seeds`` seeds.
+
+    Attributes:
+      remedy: force specs ``NAME[:KEY=VALUE,...]`` (``mcjax remedies --system wright-fisher``),
+        one compiled program each.
+      sweep: ``KEY=V1,V2,...`` axes of ``WFHParams`` fields (``s``, ``mu``, ``m``, ``t``, ``c``,
+        ``p0``) swept inside each program (their product).
+      population, alleles, demes, generations, log_every, sampling, fitness: the base
+        ``WFConfig`` (``generations`` is its ``steps``) that each remedy changes.
+      seeds: seeds ``0..seeds-1`` per setting.
+    """
+
+    system: ClassVar[str] = "wright-fisher"
+
+    remedy: tuple = DEFAULT_WF_REMEDIES
+    sweep: tuple = ()
+    seeds: int = 16
+    population: int = 100
+    alleles: int = 8
+    demes: int = 1
+    generations: int = 500
+    log_every: int = 10
+    sampling: str = "multinomial"
+    fitness: tuple = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "remedy", tuple(self.remedy or DEFAULT_WF_REMEDIES))
+        object.__setattr__(self, "sweep", tuple(self.sweep or ()))
+        fitness = self.fitness
+        if isinstance(fitness, str):  # the CLI's "1,1.05,1"
+            try:
+                fitness = [float(v) for v in fitness.split(",") if v.strip()]
+            except ValueError:
+                raise ConfigError(f"--fitness {self.fitness!r}: expected numbers F0,F1,...") from None
+        object.__setattr__(self, "fitness", tuple(float(f) for f in fitness or ()))
+
+    def name(self) -> str:
+        return self.system
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["remedy"], d["sweep"], d["fitness"] = list(self.remedy), list(self.sweep), list(self.fitness)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "WFSpec":
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - fields)
+        if unknown:
+            raise ConfigError(f"unknown run spec field(s) {unknown}; allowed: {sorted(fields)}")
+        return cls(**d)
+
+    def base_config(self):
+        from mcjax.systems.wright_fisher.config import WFConfig
+
+        return WFConfig(population=self.population, alleles=self.alleles, demes=self.demes,
+                        steps=self.generations, log_every=self.log_every, sampling=self.sampling,
+                        fitness=self.fitness)
+
+    def experiments(self) -> list:
+        """One :class:`~mcjax.core.sweep.Experiment` per remedy, its settings the product of the sweeps.
+
+        Raises:
+          ConfigError: a bad value, naming it and the allowed ones.
+        """
+        from mcjax.core.sweep import Experiment
+        from mcjax.systems.wright_fisher.config import make_wf_hparams, stack_wf_hparams
+        from mcjax.systems.wright_fisher.remedies import WF_REMEDIES, apply_remedy, parse_spec, resolve_key
+
+        if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds <= 0:
+            raise ConfigError(f"--seeds must be a positive integer, got {self.seeds!r}")
+        if len(set(self.remedy)) != len(self.remedy):
+            raise ConfigError(f"--remedy lists a remedy twice: {list(self.remedy)}")
+        base = self.base_config()
+        sweeps = [parse_sweep(text) for text in self.sweep]
+        exps = []
+        for spec in self.remedy:
+            cfg, hp = apply_remedy(spec, base)
+            remedy = WF_REMEDIES[parse_spec(spec)[0]]
+            axes = []
+            for key, values in sweeps:
+                kind, field = resolve_key(remedy, key)
+                if kind != "traced":
+                    raise ConfigError(f"--sweep {key}: {field} is static (a shape or a branch: one "
+                                      f"compilation per value); give one --remedy per value instead, "
+                                      f"e.g. --remedy {remedy.name}:{key}={values[0]:g}")
+                axes.append([(field, key, v, t) for v, t in zip(values, value_labels(values))])
+            settings, labels = [], []
+            for combo in itertools.product(*axes):
+                settings.append(make_wf_hparams(cfg, **{**hp, **{f: v for f, _, v, _ in combo}}))
+                labels.append(",".join(f"{key}={t}" for _, key, _, t in combo))
+            exps.append(Experiment(spec, cfg, stack_wf_hparams(settings), tuple(labels)))
+        return exps
