@@ -161,6 +161,10 @@ def main(argv: list[str] | None = None) -> dict:
         from benchmarks import stacked
 
         return stacked.main(argv[1:])
+    if argv[:1] == ["wright-fisher"]:  # the Wright-Fisher system: benchmarks/wright_fisher.py
+        from benchmarks import wright_fisher
+
+        return wright_fisher.main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args._cell:

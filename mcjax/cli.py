@@ -280,8 +280,13 @@ def _show(args) -> int:
 
 
 def _analyze(args) -> int:
+    from mcjax.core.results import SweepResult
     from mcjax.systems.gan.analyze import analysis_table, analyze_sweep, save_analysis
 
+    other = sorted({g.config.system for g in SweepResult.load(args.out_dir).groups} - {"gan"})
+    if other:
+        raise ConfigError(f"mcjax analyze measures a GAN's curvature and rotation; {args.out_dir!r} "
+                          f"holds a {', '.join(other)} sweep (`mcjax show {args.out_dir}` prints it)")
     analysis = analyze_sweep(args.out_dir)
     paths = save_analysis(analysis, args.out_dir)
     print(analysis_table(analysis))

@@ -79,6 +79,8 @@ def test_sweep_table_show_and_figures(tmp_path, capsys):
     assert main(["show", str(out)]) == 0
     assert capsys.readouterr().out.strip() == result.table()
     assert os.path.getsize(out / "diversity.png") > 0
+    assert main(["analyze", str(out)]) == 2  # a GAN-only analysis refuses another system's folder
+    assert "holds a wright-fisher sweep" in capsys.readouterr().err
     summary = json.loads((out / "summary.json").read_text())
     assert summary["remedies"]["drift[p0=0.5]"]["D0"] == [4.0, 4.0, 4.0]
     assert summary["remedies"]["drift[p0=0.5]"]["fixed"] == [False, False, False]

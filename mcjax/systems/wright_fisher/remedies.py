@@ -48,10 +48,10 @@ _LIST = [
     WFRemedy("mutation", (), (("mu", 0.01),), (("mu", "mu"),),
              "each individual mutates with probability mu to one of the other K - 1 alleles",
              "Kimura & Crow 1964; Ewens 2004, Sec. 3.5"),
-    WFRemedy("migration", (("demes", 4),), (("m", 0.01),), (("m", "m"), ("demes", "demes")),
+    WFRemedy("migration", (("demes", 4),), (("m", 0.002),), (("m", "m"), ("demes", "demes")),
              "N split over `demes` islands exchanging a share m of migrants a generation",
              "Wright 1931 (island model); Whitlock & Barton 1997"),
-    WFRemedy("overdominance", (("overdominance", True),), (("s", 0.05), ("t", 0.05)),
+    WFRemedy("overdominance", (("overdominance", True),), (("s", 0.2), ("t", 0.2)),
              (("s", "s"), ("t", "t")),
              "heterozygote advantage: diploid genotypes, homozygote fitness 1 - s (allele 0) and "
              "1 - t (others); p* = t / (s + t) for K = 2",
