@@ -9,11 +9,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from scipy.stats import binom
 
 from mcjax.core.system import check_system
 from mcjax.systems.wright_fisher.config import WFConfig, make_wf_hparams, stack_wf_hparams
 from mcjax.systems.wright_fisher.engine import SMALL_DEME, make_system, population_stats
+from mcjax.systems.wright_fisher.theory import (fixation_probability as exact_fixation, fixed_by,
+                                                island_heterozygosity, kimura_fixation as kimura,
+                                                mutation_drift_homozygosity)
 
 Z = 4.5  # standard errors allowed: a correct engine fails one such check with probability < 1e-5
 # Shared programs (one compilation each; the forces' strengths are traced): two and four alleles
@@ -69,26 +71,6 @@ def test_heterozygosity_decays_as_one_minus_one_over_n(cfg):
     _close(h["heterozygosity"], exact, "H_t")
 
 
-def _transition(n: int, s: float) -> np.ndarray:
-    """The (N+1)-state haploid Wright-Fisher chain with selection: i -> Bin(N, i(1+s)/(i(1+s)+N-i))."""
-    i = np.arange(n + 1)
-    p = i * (1 + s) / (i * (1 + s) + n - i)
-    return binom.pmf(i[None, :], n, p[:, None])
-
-
-def exact_fixation(n: int, s: float) -> float:
-    """Probability that one copy among N fixes: absorption at N of the chain, solved exactly."""
-    P = _transition(n, s)
-    inner = np.arange(1, n)
-    u = np.linalg.solve(np.eye(n - 1) - P[np.ix_(inner, inner)], P[inner, n])
-    return float(u[0])
-
-
-def kimura(n: int, s: float) -> float:
-    """Kimura's diffusion approximation for a new mutant in a haploid population of N."""
-    return (1 - np.exp(-2 * s)) / (1 - np.exp(-2 * n * s))
-
-
 def test_exact_fixation_against_kimura():
     exact = exact_fixation(100, 0.05)
     assert exact == pytest.approx(0.0936, abs=5e-5)  # REFERENCES.md: exact 0.0936 at N=100, s=0.05
@@ -102,7 +84,7 @@ def test_fixation_probability_of_a_new_mutant():
     n, t = cfg.population, cfg.steps
     exact = exact_fixation(n, s)
     h = simulate(cfg, runs, s=s, p0=1.0 / n)
-    fixed_by_t = np.linalg.matrix_power(_transition(n, s), t)[1, n]  # exact P(fixed by generation t)
+    fixed_by_t = fixed_by(n, s, t)  # exact P(fixed by generation t)
     assert fixed_by_t > 0.98 * exact  # t is long enough that nearly every fixation has happened
     measured = (h["freqs"][:, -1, 0] == 1.0).astype(np.float64)
     _close(measured[:, None], np.array([fixed_by_t]), "fixation")
@@ -151,12 +133,8 @@ def test_mutation_drift_heterozygosity_follows_the_exact_recursion():
     n, k = cfg.population, cfg.alleles
     h = simulate(cfg, runs, mu=mu, p0=1.0)  # all individuals start as allele 0
     lam2 = (1 - mu * k / (k - 1)) ** 2
-    f, exact = 1.0, []
-    for t in range(1, cfg.steps + 1):
-        f = 1 / n + (1 - 1 / n) * (lam2 * f + (1 - lam2) / k)
-        if t % cfg.log_every == 0:
-            exact.append(1 - f)
-    _close(h["heterozygosity"], np.array(exact), "H_t")
+    exact = 1 - mutation_drift_homozygosity(n, k, mu, cfg.steps)[cfg.log_every - 1::cfg.log_every]
+    _close(h["heterozygosity"], exact, "H_t")
     f_star = (1 / n + (1 - 1 / n) * (1 - lam2) / k) / (1 - (1 - 1 / n) * lam2)
     assert exact[-1] == pytest.approx(1 - f_star, abs=1e-3)  # 100 generations: at the fixed point
 
@@ -168,17 +146,10 @@ def test_island_model_heterozygosity_follows_the_exact_recursion():
     demes, n_deme, m, runs = 4, 20, 0.02, 2000
     cfg = WFConfig(population=demes * n_deme, alleles=2, demes=demes, steps=60, log_every=20)
     h = simulate(cfg, runs, m=m, p0=0.5)
-    M = (1 - m) * np.eye(demes) + m / demes
-    G = np.full((demes, demes), 0.5)  # p = (1/2, 1/2) in every deme
-    pooled, within = [], []
-    for t in range(1, cfg.steps + 1):
-        G = M @ G @ M.T
-        G[np.diag_indices(demes)] = 1 / n_deme + (1 - 1 / n_deme) * np.diag(G)
-        if t % cfg.log_every == 0:
-            pooled.append(1 - G.mean())
-            within.append(1 - np.diag(G).mean())
-    _close(h["heterozygosity"], np.array(pooled), "pooled H")
-    _close(h["heterozygosity_within"], np.array(within), "within-deme H")
+    exact = island_heterozygosity(demes, n_deme, m, cfg.steps, 0.5)  # p = (1/2, 1/2) everywhere
+    pooled, within = exact[cfg.log_every - 1::cfg.log_every].T
+    _close(h["heterozygosity"], pooled, "pooled H")
+    _close(h["heterozygosity_within"], within, "within-deme H")
     assert within[-1] < 0.8 * pooled[-1]  # structure: demes lose diversity faster than the whole
 
 
@@ -228,3 +199,14 @@ def test_bad_rates_are_named(values, message):
 
     with pytest.raises(ConfigError, match=message):
         make_wf_hparams(WFConfig(), **values)
+
+
+def test_theory_recursions_reduce_to_the_neutral_decay():
+    """Without mutation, or with one deme, both recursions are H_0 (1 - 1/N)^t (exact)."""
+    t = np.arange(1, 31)
+    decay = 0.75 * (1 - 1 / 20) ** t
+    np.testing.assert_allclose(1 - mutation_drift_homozygosity(20, 4, 0.0, 30, f0=0.25), decay, rtol=1e-12)
+    np.testing.assert_allclose(island_heterozygosity(1, 20, 0.3, 30, 0.25)[:, 0], decay, rtol=1e-12)
+    # full migration every generation: the demes are one population of D n drawn as D groups
+    h = island_heterozygosity(4, 20, 1.0, 30, 0.25)[:, 0]
+    np.testing.assert_allclose(h, 0.75 * (1 - 1 / 80) ** t, rtol=1e-12)
