@@ -88,3 +88,40 @@ def test_bad_input_is_one_clear_line():
         zoo.closed_form_eigenvalues("sga", zoo.ZooSetting(h=0.0))
     with pytest.raises(ConfigError, match="unroll must be a positive integer"):
         zoo.zoo_step("unrolled", zoo.ZooSetting(unroll=0))
+
+
+def _numpy_update_matrix(rule, s):
+    """Each rule's one-step linear map written out by hand from J (independent of the closed forms)."""
+    h, a, g, I = s.h, s.f_prime_0, s.gamma(rule), np.eye(2)
+    J = np.array([[0.0, -a], [a, g]])  # xi = J z near (0, 0), z = (theta, psi)
+    base = rule.split("+")[0]
+    if base == "simultaneous":
+        return I - h * J
+    if base == "alternating":  # critic first, then the generator at the new critic
+        critic = np.array([[1.0, 0.0], [-h * a, 1 - h * g]])
+        return np.array([[1.0, h * a], [0.0, 1.0]]) @ critic
+    if rule == "consensus":
+        return I - h * (I + s.consensus_gamma * J.T) @ J
+    if rule == "sga":
+        A = (J - J.T) / 2  # antisymmetric part; alignment sign +1 since <xi, J^T xi> >= 0
+        return I - h * (I + s.sga_lambda * A.T) @ J
+    if rule == "extragradient":
+        return I - h * J @ (I - h * J)
+    if rule == "optimistic":  # state (z_t, xi_{t-1}): z <- z - h (2 J z - xi_prev), xi_prev <- J z
+        return np.block([[I - 2 * h * J, h * I], [J, np.zeros((2, 2))]])
+    k = s.unroll  # psi_k = psi - k h a theta, so the generator's gradient is -a psi + 2 k h a^2 theta
+    critic = np.array([[1.0, 0.0], [-h * a, 1.0]])
+    return np.array([[1 - 2 * k * h * h * a * a, h * a], [0.0, 1.0]]) @ critic
+
+
+def test_closed_forms_match_hand_built_numpy_matrices():
+    """A third source: M built by hand in NumPy, at an unremarkable setting (minimax, h = 0.37).
+
+    (mcjax's rule code is held to the same closed forms by the two tests above.)
+    """
+    s = zoo.ZooSetting(h=0.37, loss="minimax", r1=0.8, consensus_gamma=0.6, sga_lambda=1.3, unroll=4)
+    for rule in zoo.ZOO_RULES:
+        cf = zoo.closed_form_eigenvalues(rule, s)
+        numpy_eigs = zoo.match_eigenvalues(np.linalg.eigvals(_numpy_update_matrix(rule, s)), cf)
+        # float64 eigen-solver on a 2x2 / 4x4 matrix of entries O(1): rounding only
+        np.testing.assert_allclose(numpy_eigs, cf, atol=1e-10, err_msg=rule)
