@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 
+from mcjax._validation import ConfigError
 from mcjax.analysis import dirac_zoo as zoo
 from mcjax.analysis.games import dirac_gan
 
@@ -108,9 +109,15 @@ def figures(setting: zoo.ZooSetting, rows: dict, paths: dict, steps: int, hs_mea
 
 
 def main(argv=None) -> dict:
-    args = build_parser().parse_args(argv)
-    setting = zoo.ZooSetting(h=args.h).check()
+    parser = build_parser()
+    args = parser.parse_args(argv)
     steps = 200 if args.smoke else args.steps
+    try:  # bad input: one line, before anything is compiled or written
+        setting = zoo.ZooSetting(h=args.h).check()
+        if steps < 1:
+            raise ConfigError(f"steps must be a positive integer, got {steps!r}")
+    except ConfigError as e:
+        parser.error(str(e))
     hs_measured = [setting.h, 1.0] if args.smoke else [0.03, setting.h, 0.3, 1.0, 3.0]
     t0 = time.perf_counter()
     rows, paths = table(setting, steps)

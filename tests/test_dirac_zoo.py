@@ -125,3 +125,18 @@ def test_closed_forms_match_hand_built_numpy_matrices():
         numpy_eigs = zoo.match_eigenvalues(np.linalg.eigvals(_numpy_update_matrix(rule, s)), cf)
         # float64 eigen-solver on a 2x2 / 4x4 matrix of entries O(1): rounding only
         np.testing.assert_allclose(numpy_eigs, cf, atol=1e-10, err_msg=rule)
+
+
+def test_script_refuses_bad_input_before_writing(tmp_path, capsys):
+    sys.path.insert(0, os.path.join(ROOT, "experiments"))
+    try:
+        import dirac_zoo as script
+    finally:
+        sys.path.pop(0)
+    out = tmp_path / "never"
+    for argv, message in ((["--h", "0"], "h must be a positive"),
+                          (["--steps", "0"], "steps must be a positive integer, got 0")):
+        with pytest.raises(SystemExit):
+            script.main(argv + ["--out", str(out)])
+        assert message in capsys.readouterr().err
+    assert not out.exists()
