@@ -116,6 +116,8 @@ def test_studies_notebook_runs_every_study_at_smoke_size():
     assert "smoke: True" in text
     assert "hops after burn-in" in text  # study 1: mode cycling
     assert "pull toward the missed line" in text  # study 2: vanishing gradient
+    assert "modes per HQ pt" in text and re.search(r"^msgan[^|]*\| 0 ", text, re.M)  # study 3
+    assert "stage 2: fresh seeds at the tuned rate" in text  # study 5: optimizers
     assert re.search(r"^alternating +\| 1\.0+ ", text, re.M)  # study 4: alternating GD orbits, rho = 1
     assert "-seed answer" in text  # study 6: the seed-resampling table
-    assert _images(nb) >= 7
+    assert _images(nb) >= 10
