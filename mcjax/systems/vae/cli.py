@@ -1,0 +1,80 @@
+"""The VAE part of the command line: ``mcjax sweep --system vae`` options and their run spec."""
+from __future__ import annotations
+
+import argparse
+
+from mcjax.systems.registry import SystemEntry, register_system
+from mcjax.systems.vae.remedies import DEFAULT_VAE_REMEDIES
+
+__all__ = ["add_arguments", "spec_from_args"]
+
+FLAG_NAMES = ("eigenvalues", "latents", "n_data", "batch", "estimator", "steps", "log_every",
+              "sigma2", "lr")
+
+
+def add_arguments(s: argparse.ArgumentParser) -> None:
+    """The VAE options of ``mcjax sweep`` (``VAESpec``'s fields)."""
+    from mcjax.systems.vae.spec import VAESpec
+
+    d = VAESpec()
+    s.add_argument("--remedy", action="append", metavar="NAME[:KEY=VALUE,...]",
+                   help=f"remedy to run, e.g. free-bits:free_bits=0.5 or beta:beta=0.3; repeat for "
+                   f"several (default: {' '.join(DEFAULT_VAE_REMEDIES)}); `mcjax remedies --system "
+                   "vae` lists them")
+    s.add_argument("--sweep", action="append", metavar="KEY=V1,V2,...",
+                   help="vary lr, sigma2, beta, warmup, cycle, ratio, free_bits, delta or "
+                   "init_scale inside one compiled program per remedy, e.g. beta=0.25,0.5,1")
+    s.add_argument("--seeds", type=int, default=d.seeds,
+                   help=f"seeds per remedy (default {d.seeds}): seeds 0..N-1")
+    s.add_argument("--eigenvalues", default=",".join(f"{v:g}" for v in d.eigenvalues),
+                   metavar="L1,L2,...", help="the data covariance's eigenvalues, d of them "
+                   f"(default {','.join(f'{v:g}' for v in d.eigenvalues)})")
+    s.add_argument("--latents", type=int, default=d.latents, help=f"k (default {d.latents})")
+    s.add_argument("--n-data", type=int, default=d.n_data,
+                   help=f"points per run's data set, exact mean and covariance (default {d.n_data})")
+    s.add_argument("--batch", type=int, default=d.batch,
+                   help="points per Adam step (default 0: the whole data set)")
+    s.add_argument("--estimator", default=d.estimator, choices=("analytic", "sample"),
+                   help="ELBO expectation over q in closed form or by one reparameterised sample "
+                   f"(default {d.estimator})")
+    s.add_argument("--learn-sigma", action="store_true", help="learn the decoder's sigma^2")
+    s.add_argument("--sigma2", type=float, default=d.sigma2,
+                   help=f"decoder noise variance (its start with --learn-sigma; default {d.sigma2:g})")
+    s.add_argument("--lr", type=float, default=d.lr, help=f"Adam's learning rate (default {d.lr:g})")
+    s.add_argument("--steps", type=int, default=d.steps, help=f"Adam steps per run (default {d.steps})")
+    s.add_argument("--log-every", type=int, default=d.log_every,
+                   help=f"steps between logged measurements; must divide --steps (default {d.log_every})")
+
+
+def spec_from_args(args: argparse.Namespace):
+    """The :class:`~mcjax.systems.vae.spec.VAESpec` of ``mcjax sweep``'s parsed options."""
+    import dataclasses
+
+    from mcjax.systems.vae.spec import VAESpec
+
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(VAESpec)}
+    values["remedy"] = tuple(values["remedy"] or ())
+    values["sweep"] = tuple(values["sweep"] or ())
+    return VAESpec(**values)
+
+
+def _describe_remedies() -> str:
+    from mcjax.systems.vae.remedies import describe_remedies
+
+    return describe_remedies()
+
+
+register_system(SystemEntry(
+    name="vae",
+    description="a linear VAE (probabilistic PCA, diagonal Gaussian encoder) on Gaussian data: "
+    "latents whose eigenvalue is below sigma^2 collapse to the prior; active units, per-latent KL, "
+    "I(x;z), Hill numbers D0-D2 of the KL shares",
+    add_arguments=add_arguments,
+    spec_from_args=spec_from_args,
+    describe_remedies=_describe_remedies,
+    remedy_names=lambda: list(DEFAULT_VAE_REMEDIES),
+    references=("Tipping & Bishop 1999", "Lucas et al. 2019", "Burda et al. 2016",
+                "Hoffman & Johnson 2016", "Kingma et al. 2016", "Fu et al. 2019",
+                "Razavi et al. 2019"),
+    flag_names=FLAG_NAMES,
+))
