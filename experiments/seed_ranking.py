@@ -8,8 +8,9 @@ table in docs/results.md (2x64 ReLU MLPs, latent 16, batch 128, Adam lr 1e-3 bot
 of the final generator) but only **200 steps** (the table's 4000 did not fit the time): one
 ``mcjax.run(RunSpec(target="ring", remedy=(r,), seeds=128, steps=200, log_every=200))`` per
 remedy, 12-51 s each on the shared 2-core CPU. The 4000-step data (remedies gan, r1, pacgan:pack=2,
-pacgan:pack=3, entropy; about 1 h on the 2-core CPU) are trained, resumably, by the remedy table's
-own script and collected with ``--collect``::
+pacgan:pack=3, entropy; 1765 s of training on the 2-core CPU; committed as
+``docs/tables/seed_ranking/ring.csv``, figure ``docs/figures/study6_ring.png``) are trained,
+resumably, by the remedy table's own script and collected with ``--collect``::
 
     flock /tmp/mcjax-cpu.lock python experiments/remedy_table.py --seeds 128 --steps 4000 \
         --targets ring --remedies gan r1 pacgan:pack=2 pacgan:pack=3 entropy \
@@ -100,7 +101,7 @@ def load(path: str) -> dict:
     return {r: {m: np.asarray(v) for m, v in per.items()} for r, per in data.items()}
 
 
-def analyse(data: dict, ns, draws: int, permutations: int) -> list[dict]:
+def analyse(data: dict, ns, draws: int, permutations: int, n_seeds: int) -> list[dict]:
     out = []
     for (a, b), metric in itertools.product(itertools.combinations(data, 2), METRICS):
         x, y = data[a][metric], data[b][metric]
@@ -109,9 +110,9 @@ def analyse(data: dict, ns, draws: int, permutations: int) -> list[dict]:
         better = "tie" if tie else (a if (ans.mean_a > ans.mean_b) == HIGHER_IS_BETTER[metric] else b)
         significant = ans.p_value < 0.05
         if tie:
-            needed = "tie: every sample ties"
+            needed = f"tie: equal {n_seeds}-seed means"
         elif not significant:
-            needed = "never: not significant at N"
+            needed = f"never: not significant at {n_seeds}"
         else:
             needed = str(ans.needed) if ans.needed else f"> {max(ns)}"
         out.append(dict(a=a, b=b, metric=metric, mean_a=ans.mean_a, mean_b=ans.mean_b,
@@ -140,20 +141,21 @@ def main(argv=None) -> dict:
     max_n = 16 if args.smoke else min(args.max_n, n_seeds)
     draws, perms = (1000, 1000) if args.smoke else (args.draws, args.permutations)
     ns = list(range(2, max_n + 1))
-    rows = analyse(data, ns, draws, perms)
+    rows = analyse(data, ns, draws, perms, n_seeds)
     print(f"{len(data)} remedies x {n_seeds} seeds from {args.data}; {draws} draws per n, "
           f"{perms} permutations")
     print_table(rows, n_seeds)
     os.makedirs(args.out, exist_ok=True)
     result = dict(n_seeds=n_seeds, draws=draws, permutations=perms, pairs=rows)
-    with open(os.path.join(args.out, "study6_seed_ranking.json"), "w") as f:
+    stem = "study6_" + os.path.splitext(os.path.basename(args.data))[0]  # named after the data
+    with open(os.path.join(args.out, stem + ".json"), "w") as f:
         json.dump(result, f, indent=1)
     if not args.no_figures:
         from mcjax.plots.seeds import disagreement_plot
 
         curves = {m: {f"{r['a']} vs {r['b']}": (r["ns"], r["rates"], r["significant"])
                       for r in rows if r["metric"] == m and r["better"] != "tie"} for m in METRICS}
-        name = os.path.join(args.out, "study6_seed_ranking.png")
+        name = os.path.join(args.out, stem + ".png")
         disagreement_plot(curves, n_total=n_seeds).savefig(name, dpi=110)
         print("wrote", name)
     print(f"wall {time.perf_counter() - t0:.1f} s")

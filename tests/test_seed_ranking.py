@@ -84,7 +84,7 @@ def test_smoke_run_on_the_committed_table(tmp_path):
     finally:
         sys.path.pop(0)
     result = script.main(["--smoke", "--out", str(tmp_path)])
-    assert sorted(os.listdir(tmp_path)) == ["study6_seed_ranking.json", "study6_seed_ranking.png"]
+    assert sorted(os.listdir(tmp_path)) == ["study6_ring_200steps.json", "study6_ring_200steps.png"]
     assert result["n_seeds"] == 128 and len(result["pairs"]) == 10 * 3  # 5 remedies, 3 metrics
     by = {(r["a"], r["b"], r["metric"]): r for r in result["pairs"]}
     gr = by[("gan", "r1", "reverse_kl")]  # 1.05 vs 0.70 over 128 seeds: a clear difference
