@@ -22,7 +22,7 @@ def add_arguments(s: argparse.ArgumentParser) -> None:
                    f"several (default: {' '.join(DEFAULT_VAE_REMEDIES)}); `mcjax remedies --system "
                    "vae` lists them")
     s.add_argument("--sweep", action="append", metavar="KEY=V1,V2,...",
-                   help="vary lr, sigma2, beta, warmup, cycle, ratio, free_bits, delta or "
+                   help="vary lr, lr_decay, sigma2, beta, warmup, cycle, ratio, free_bits, delta or "
                    "init_scale inside one compiled program per remedy, e.g. beta=0.25,0.5,1")
     s.add_argument("--seeds", type=int, default=d.seeds,
                    help=f"seeds per remedy (default {d.seeds}): seeds 0..N-1")

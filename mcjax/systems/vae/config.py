@@ -79,8 +79,8 @@ class VAEConfig:
                 for v in lam):
             raise ConfigError(f"eigenvalues must be positive finite numbers, got {lam!r}")
         if self.n_data <= len(lam):
-            raise ConfigError(f"n_data={self.n_data} must exceed d={len(lam)} (the data set's "
-                              "covariance is made exactly diag(eigenvalues))")
+            raise ConfigError(f"n_data must exceed d={len(lam)}, got {self.n_data} (the data "
+                              "set's covariance is made exactly diag(eigenvalues))")
         if isinstance(self.batch, bool) or not isinstance(self.batch, int) or not 0 <= self.batch <= self.n_data:
             raise ConfigError(f"batch must be an integer in [0, n_data={self.n_data}] (0: full "
                               f"batch), got {self.batch!r}")
@@ -136,7 +136,9 @@ class VAEHParams(NamedTuple):
     """Swept values, traced (float32 scalars; a leading axis stacks settings).
 
     Attributes:
-      lr: Adam's learning rate.
+      lr: Adam's learning rate at the start.
+      lr_decay: the share of ``lr`` shed linearly over the run: ``lr_t = lr (1 - lr_decay
+        min(t / steps, 1))`` (a constant step makes Adam hover ~``lr`` around the optimum).
       sigma2: the decoder's noise variance (its starting value with ``learn_sigma``).
       beta: weight of the KL term (beta-VAE; ``< 1`` a remedy).
       warmup: KL annealing: ``beta_t = beta min(1, t / warmup)`` (``0``: none).
@@ -148,7 +150,8 @@ class VAEHParams(NamedTuple):
       init_scale: standard deviation of the initial encoder and decoder weights.
     """
 
-    lr: Any = 0.01
+    lr: Any = 0.03
+    lr_decay: Any = 0.9
     sigma2: Any = 1.0
     beta: Any = 1.0
     warmup: Any = 0.0
@@ -160,7 +163,8 @@ class VAEHParams(NamedTuple):
 
 
 # (low, high, low open, high open)
-_RANGES = {"lr": (0.0, math.inf, True, True), "sigma2": (0.0, math.inf, True, True),
+_RANGES = {"lr": (0.0, math.inf, True, True), "lr_decay": (0.0, 1.0, False, False),
+           "sigma2": (0.0, math.inf, True, True),
            "beta": (0.0, math.inf, True, True), "warmup": (0.0, math.inf, False, True),
            "cycle": (0.0, math.inf, False, True), "ratio": (0.0, 1.0, True, False),
            "free_bits": (0.0, math.inf, False, True), "delta": (0.0, math.inf, False, True),
@@ -172,7 +176,7 @@ def make_vae_hparams(config: VAEConfig, **values: Any) -> VAEHParams:
 
     Raises:
       ConfigError: an unknown name or a value outside its range (``lr, sigma2, beta > 0``,
-        ``0 < ratio <= 1``, the rest ``>= 0``).
+        ``0 < ratio <= 1``, ``0 <= lr_decay <= 1``, the rest ``>= 0``).
     """
     for name in values:
         check_choice("VAE parameter", name, VAEHParams._fields)

@@ -58,14 +58,17 @@ def _batch(config: VAEConfig, data: jax.Array, key: jax.Array) -> jax.Array:
 
 
 def train_step(config: VAEConfig, hp: VAEHParams, state: VAEState) -> VAEState:
-    """One Adam step (``optax.scale_by_adam`` then ``-lr``); frozen once diverged."""
+    """One Adam step (``optax.scale_by_adam`` then ``-lr_t``, ``VAEHParams.lr_decay``); frozen
+    once diverged."""
     kb, kz = jax.random.split(jax.random.fold_in(state.key, state.step))
     x = _batch(config, state.data, kb)
     value, grads = jax.value_and_grad(lambda p: loss(config, hp, p, x, kz, state.step))(state.params)
     if not config.learn_sigma:
         grads = grads._replace(log_sigma2=jnp.zeros_like(grads.log_sigma2))
     updates, opt = optax.scale_by_adam().update(grads, state.opt, state.params)
-    params = jax.tree.map(lambda p, u: p - hp.lr * u, state.params, updates)
+    done = jnp.minimum(state.step.astype(jnp.float32) / config.steps, 1.0)
+    lr = hp.lr * (1.0 - hp.lr_decay * done)
+    params = jax.tree.map(lambda p, u: p - lr * u, state.params, updates)
     finite = jnp.isfinite(value) & jnp.all(jnp.stack(
         [jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(params)]))
     ok = finite & ~state.diverged

@@ -31,7 +31,7 @@ class VAESpec:
     Attributes:
       remedy: remedy specs ``NAME[:KEY=VALUE,...]`` (``mcjax remedies --system vae``), one
         compiled program each.
-      sweep: ``KEY=V1,V2,...`` axes of ``VAEHParams`` fields (``lr``, ``sigma2``, ``beta``,
+      sweep: ``KEY=V1,V2,...`` axes of ``VAEHParams`` fields (``lr``, ``lr_decay``, ``sigma2``, ``beta``,
         ``warmup``, ``cycle``, ``ratio``, ``free_bits``, ``delta``, ``init_scale``) swept inside
         each program (their product).
       eigenvalues, latents, n_data, batch, estimator, learn_sigma, steps, log_every: the base
@@ -54,7 +54,7 @@ class VAESpec:
     steps: int = 2000
     log_every: int = 100
     sigma2: float = 1.0
-    lr: float = 0.01
+    lr: float = 0.03
 
     def __post_init__(self):
         object.__setattr__(self, "remedy", tuple(self.remedy or DEFAULT_VAE_REMEDIES))
