@@ -2,6 +2,7 @@
 updates scale with the learning rate, a vmapped sweep of runs equals the runs trained one by one,
 and ``kron`` (the optional package psgd-jax) explains itself when it is missing."""
 import functools
+import re
 import importlib.util
 import sys
 
@@ -238,3 +239,30 @@ def test_missing_psgd_jax_is_a_config_error(monkeypatch):
 def test_unknown_optimizer_names_the_choices():
     with pytest.raises(ConfigError, match="allowed: adam, rmsprop, sgd, muon, kron"):
         Config(optimizer="shampoo")
+
+
+def test_kron_triangular_solves_are_xla_ops_equal_to_lapack():
+    """psgd's triangular solves run as XLA ops (jaxlib's batched LAPACK trsm deadlocks the CPU
+    thread pool that the sweep's programs run on), equal to NumPy's solve."""
+    _psgd_kron()
+    from mcjax.systems.gan.optimizers import solve_upper_right
+
+    rng = np.random.default_rng(0)
+    a = np.triu(rng.normal(size=(7, 7))) + 3 * np.eye(7)  # well conditioned (diagonal shifted by 3)
+    x = rng.normal(size=(3, 5, 7))
+    want = x @ np.linalg.inv(a)
+    got = np.asarray(solve_upper_right(jnp.asarray(x, jnp.float32), jnp.asarray(a, jnp.float32)))
+    np.testing.assert_allclose(got, want, atol=1e-5)  # float32 substitution over 7 columns: ~1e-7
+    np.testing.assert_allclose(np.asarray(solve_upper_right(jnp.asarray(x[0, 0]), jnp.asarray(a))),
+                               want[0, 0], atol=1e-5)  # a vector right-hand side, as psgd passes
+
+    tx = make_optimizer("kron", 1e-3, make_hparams())
+    params = {"w": jnp.ones((4, 6)), "b": jnp.ones((6,))}
+
+    def step(key):
+        kw, kb = jax.random.split(key)
+        g = {"w": jax.random.normal(kw, (4, 6)), "b": jax.random.normal(kb, (6,))}
+        return tx.update(g, tx.init(params), params)[0]
+
+    hlo = jax.jit(jax.vmap(step)).lower(jax.random.split(jax.random.key(0), 3)).as_text()
+    assert re.findall(r"stablehlo\.custom_call @(\w+)", hlo) == []

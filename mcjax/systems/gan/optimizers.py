@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import contextlib
+
 import jax
+import jax.numpy as jnp
 import optax
 
-__all__ = ["make_optimizer", "OPTIMIZERS"]
+__all__ = ["make_optimizer", "OPTIMIZERS", "solve_upper_right"]
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd", "muon", "kron")
 
@@ -62,7 +65,6 @@ def psgd_kron(lr: jax.Array, beta1: jax.Array) -> optax.GradientTransformation:
     momentum-free ``scale_by_kron``: ``kron`` branches on ``b1 > 0`` in Python, which a traced
     ``beta1`` cannot do.
     """
-    import contextlib
     import io
 
     kron = _import_psgd_kron()
@@ -90,7 +92,7 @@ def psgd_kron(lr: jax.Array, beta1: jax.Array) -> optax.GradientTransformation:
             return scale_by_kron.init(params)
 
     def update(updates, state, params=None, **extra_args):
-        with jax.numpy_rank_promotion("allow"):
+        with jax.numpy_rank_promotion("allow"), _xla_triangular_solves(kron):
             return scale_by_kron.update(updates, state, params, **extra_args)
 
     return optax.chain(
@@ -98,3 +100,37 @@ def psgd_kron(lr: jax.Array, beta1: jax.Array) -> optax.GradientTransformation:
         optax.GradientTransformationExtraArgs(init, update),
         optax.scale_by_learning_rate(lr),
     )
+
+
+def solve_upper_right(x: jax.Array, a: jax.Array) -> jax.Array:
+    """``x @ inv(a)`` for an upper-triangular ``a`` [d, d], by substitution in XLA's own ops.
+
+    ``x`` is [d] or [..., n, d]. Column ``j`` of the solution ``y`` is
+    ``(x[..., j] - y[..., :j] @ a[:j, j]) / a[j, j]``: one matrix-vector product per column, the
+    same O(n d^2) work as LAPACK's ``trsm``. Why not ``jax.lax.linalg.triangular_solve``: on the CPU
+    it is a call into jaxlib's LAPACK kernel, which splits its (vmapped) batch over the same
+    intra-op thread pool that the training programs run on and waits for it; with the pool's
+    threads busy in those programs nothing runs the pieces and the sweep hangs for good (seen with
+    80 PSGD Kron runs on the 2-core CPU, on one device as on two; docs/results.md, study 5).
+    """
+    dtype = jnp.promote_types(a.dtype, x.dtype)
+    a, x = a.astype(dtype), x.astype(dtype)
+    d = a.shape[-1]
+    upper = jnp.triu(a)
+
+    def column(j, y):
+        col = (x[..., j] - y @ upper[:, j]) / upper[j, j]  # columns >= j of y are still 0
+        return y.at[..., j].set(col)
+
+    return jax.lax.fori_loop(0, d, column, jnp.zeros_like(x))
+
+
+@contextlib.contextmanager
+def _xla_triangular_solves(kron_module):
+    """While psgd's update is traced, its triangular solves are :func:`solve_upper_right`."""
+    original = kron_module._solve_triangular_right
+    kron_module._solve_triangular_right = solve_upper_right
+    try:
+        yield
+    finally:
+        kron_module._solve_triangular_right = original
