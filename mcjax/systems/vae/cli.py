@@ -78,3 +78,66 @@ register_system(SystemEntry(
                 "Razavi et al. 2019"),
     flag_names=FLAG_NAMES,
 ))
+
+
+MIX_FLAG_NAMES = ("target", "target_std", "decoder", "components", "latents", "width", "depth",
+                  "batch", "steps", "log_every", "eval_samples", "lr")
+
+
+def add_mixture_arguments(s: argparse.ArgumentParser) -> None:
+    """The mixture VAE's options of ``mcjax sweep --system vae-mixture`` (``MixVAESpec``'s fields)."""
+    from mcjax.systems.vae.mixture_spec import DEFAULT_MIX_REMEDIES, MixVAESpec
+
+    d = MixVAESpec()
+    s.add_argument("--remedy", action="append", metavar="NAME[:KEY=VALUE,...]",
+                   help=f"remedy to run (default: {' '.join(DEFAULT_MIX_REMEDIES)}); those of `mcjax "
+                   "remedies --system vae` but delta-vae")
+    s.add_argument("--sweep", action="append", metavar="KEY=V1,V2,...",
+                   help="vary lr, lr_decay, beta, warmup, cycle, ratio or free_bits in one program")
+    s.add_argument("--seeds", type=int, default=d.seeds, help=f"seeds per remedy (default {d.seeds})")
+    s.add_argument("--target", default=d.target, choices=("ring", "grid"),
+                   help=f"2-D mixture: ring of 8 or 5x5 grid (default {d.target})")
+    s.add_argument("--target-std", type=float, default=d.target_std,
+                   help=f"each mode's standard deviation (default {d.target_std:g})")
+    s.add_argument("--decoder", default=d.decoder, choices=("gaussian", "mixture"),
+                   help="one Gaussian per z (z must name the mode) or a mixture of --components "
+                   f"Gaussians per z (strong enough to ignore z) (default {d.decoder})")
+    s.add_argument("--components", type=int, default=d.components,
+                   help=f"the mixture decoder's Gaussians (default {d.components})")
+    s.add_argument("--latents", type=int, default=d.latents, help=f"k (default {d.latents})")
+    s.add_argument("--width", type=int, default=d.width, help=f"MLP hidden units (default {d.width})")
+    s.add_argument("--depth", type=int, default=d.depth, help=f"MLP hidden layers (default {d.depth})")
+    s.add_argument("--batch", type=int, default=d.batch, help=f"target samples per step (default {d.batch})")
+    s.add_argument("--lr", type=float, default=d.lr, help=f"Adam's learning rate (default {d.lr:g})")
+    s.add_argument("--steps", type=int, default=d.steps, help=f"Adam steps per run (default {d.steps})")
+    s.add_argument("--log-every", type=int, default=d.log_every,
+                   help=f"steps between measurements; must divide --steps (default {d.log_every})")
+    s.add_argument("--eval-samples", type=int, default=d.eval_samples,
+                   help=f"target points and decoded samples measured (default {d.eval_samples})")
+
+
+def mixture_spec_from_args(args: argparse.Namespace):
+    """The :class:`~mcjax.systems.vae.mixture_spec.MixVAESpec` of the parsed options."""
+    import dataclasses
+
+    from mcjax.systems.vae.mixture_spec import MixVAESpec
+
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(MixVAESpec)}
+    values["remedy"] = tuple(values["remedy"] or ())
+    values["sweep"] = tuple(values["sweep"] or ())
+    return MixVAESpec(**values)
+
+
+register_system(SystemEntry(
+    name="vae-mixture",
+    description="a VAE (MLP encoder; one-Gaussian or mixture decoder) on a 2-D Gaussian mixture: a "
+    "decoder that can model every mode alone lets the posterior collapse; KL, active units, I(x;z), "
+    "and the mode histogram of decoded samples (Hill numbers D0-D2, reverse KL)",
+    add_arguments=add_mixture_arguments,
+    spec_from_args=mixture_spec_from_args,
+    describe_remedies=_describe_remedies,
+    remedy_names=lambda: [r for r in DEFAULT_VAE_REMEDIES if r != "delta-vae"],
+    references=("Chen et al. 2017", "Bowman et al. 2016", "Hoffman & Johnson 2016",
+                "Burda et al. 2016", "Kingma et al. 2016", "Fu et al. 2019"),
+    flag_names=MIX_FLAG_NAMES,
+))

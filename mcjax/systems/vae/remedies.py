@@ -35,7 +35,7 @@ class VAERemedy(NamedTuple):
 _LIST = [
     VAERemedy("vae", (), (), (), "the plain ELBO (beta = 1): latent j collapses exactly when "
               "lambda_j <= sigma^2", "Kingma & Welling 2014; Lucas et al. 2019"),
-    VAERemedy("beta", (), (("beta", 0.5),), (("beta", "beta"),),
+    VAERemedy("beta", (), (("beta", 0.4),), (("beta", "beta"),),
               "KL weight beta < 1: the collapse threshold moves to beta sigma^2",
               "Higgins et al. 2017 (beta-VAE)"),
     VAERemedy("kl-annealing", (), (("warmup", 500.0),), (("warmup", "warmup"),),
@@ -55,27 +55,27 @@ _LIST = [
 
 VAE_REMEDIES: dict[str, VAERemedy] = {r.name: r for r in _LIST}
 DEFAULT_VAE_REMEDIES = tuple(VAE_REMEDIES)
-_CONFIG_FIELDS = {f.name: f for f in dataclasses.fields(VAEConfig)}
 
 
-def resolve_key(remedy: VAERemedy, key: str) -> tuple[str, str]:
-    """``(kind, field)`` of a spec key: ``"traced"`` (a ``VAEHParams`` field) or ``"static"`` (a
-    ``VAEConfig`` field); an unknown key raises ``ConfigError`` listing the allowed ones."""
+def resolve_key(remedy: VAERemedy, key: str, hparams_cls=VAEHParams, config_cls=VAEConfig) -> tuple[str, str]:
+    """``(kind, field)`` of a spec key: ``"traced"`` (a ``hparams_cls`` field) or ``"static"`` (a
+    ``config_cls`` field); an unknown key raises ``ConfigError`` listing the allowed ones."""
     aliases = dict(remedy.params)
     field = aliases.get(key, key)
-    if field in VAEHParams._fields:
+    config_fields = [f.name for f in dataclasses.fields(config_cls)]
+    if field in hparams_cls._fields:
         return "traced", field
-    if field in _CONFIG_FIELDS:
+    if field in config_fields:
         return "static", field
-    allowed = list(aliases) + list(VAEHParams._fields) + list(_CONFIG_FIELDS)
+    allowed = list(aliases) + list(hparams_cls._fields) + config_fields
     close = difflib.get_close_matches(key, allowed, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise ConfigError(f"remedy {remedy.name!r} has no parameter {key!r}{hint}; allowed: "
                       f"{', '.join(dict.fromkeys(allowed))}")
 
 
-def _convert(field: str, text: str) -> Any:
-    default = getattr(VAEConfig(), field, None)
+def _convert(field: str, text: str, config_cls=VAEConfig) -> Any:
+    default = getattr(config_cls(), field, None)
     try:
         if isinstance(default, bool):
             if text.lower() not in ("true", "false", "1", "0"):
@@ -89,7 +89,8 @@ def _convert(field: str, text: str) -> Any:
             return text
         return float(text)
     except ValueError:
-        raise ConfigError(f"{field} takes {type(default).__name__}, got {text!r}") from None
+        raise ConfigError(f"{field} takes {type(default).__name__ if default is not None else 'float'}, "
+                          f"got {text!r}") from None
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
@@ -107,8 +108,9 @@ def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
     return name, values
 
 
-def apply_remedy(spec: str, base: VAEConfig) -> tuple[VAEConfig, dict[str, float]]:
-    """The remedy's ``VAEConfig`` and ``VAEHParams`` values for ``NAME[:key=value,...]``.
+def apply_remedy(spec: str, base, hparams_cls=VAEHParams) -> tuple[Any, dict[str, float]]:
+    """The remedy's config (``base``, a ``VAEConfig`` or another VAE config, changed) and
+    hyperparameter values (fields of ``hparams_cls``) for ``NAME[:key=value,...]``.
 
     Example:
       >>> cfg, hp = apply_remedy("delta-vae:delta=0.1", VAEConfig())
@@ -117,10 +119,16 @@ def apply_remedy(spec: str, base: VAEConfig) -> tuple[VAEConfig, dict[str, float
     """
     name, values = parse_spec(spec)
     r = VAE_REMEDIES[name]
+    config_cls = type(base)
+    fields = {f.name for f in dataclasses.fields(config_cls)}
+    missing = [f for f, _ in r.config if f not in fields]
+    if missing:
+        raise ConfigError(f"remedy {name!r} needs {', '.join(missing)}, which --system "
+                          f"{config_cls.system} does not have")
     changes, hparams = dict(r.config), dict(r.hparams)
     for key, text in values.items():
-        kind, field = resolve_key(r, key)
-        (hparams if kind == "traced" else changes)[field] = _convert(field, text)
+        kind, field = resolve_key(r, key, hparams_cls, config_cls)
+        (hparams if kind == "traced" else changes)[field] = _convert(field, text, config_cls)
     return base.replace(**changes), hparams
 
 
