@@ -18,7 +18,7 @@ __all__ = ["SystemEntry", "register_system", "systems", "get_system", "option_st
            "DEFAULT_SYSTEM", "BUILTIN"]
 
 DEFAULT_SYSTEM = "gan"
-BUILTIN = ("mcjax.systems.gan.cli", "mcjax.systems.wright_fisher.cli")
+BUILTIN = ("mcjax.systems.gan.cli", "mcjax.systems.wright_fisher.cli", "mcjax.systems.vae.cli")
 
 
 class SystemEntry(NamedTuple):
