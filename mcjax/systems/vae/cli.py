@@ -4,6 +4,10 @@ from __future__ import annotations
 import argparse
 
 from mcjax.systems.registry import SystemEntry, register_system
+from mcjax.systems.vae import config as _config  # noqa: F401  (the imports register both systems'
+from mcjax.systems.vae import mixture_config as _mixture_config  # noqa: F401  configs and specs,
+from mcjax.systems.vae import mixture_spec as _mixture_spec  # noqa: F401  so results and sweep
+from mcjax.systems.vae import spec as _spec  # noqa: F401  folders load and resume by system name)
 from mcjax.systems.vae.remedies import DEFAULT_VAE_REMEDIES
 
 __all__ = ["add_arguments", "spec_from_args"]
