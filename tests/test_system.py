@@ -172,3 +172,21 @@ def test_toy_checkpoint_interrupt_resume_table_save_load(tmp_path):
     assert loaded["gd"].config == cfg and loaded["gd"].target == cfg.describe()
     assert loaded.table() == table
     assert config_from_dict(cfg.to_dict(), "toy-gd") == cfg
+
+
+def test_a_builtin_system_config_loads_in_a_fresh_process():
+    """``config_from_dict`` imports the registry's built-in systems when the system is not yet
+    known, so ``SweepResult.load`` of e.g. a VAE sweep works without importing its package."""
+    import json
+    import subprocess
+    import sys
+
+    from mcjax.systems.vae.config import VAEConfig
+
+    d = json.dumps(VAEConfig().to_dict())
+    code = ("import json, sys; from mcjax.core.system import config_from_dict; "
+            "c = config_from_dict(json.loads(sys.argv[1]), 'vae'); print(type(c).__name__, c.system)")
+    out = subprocess.run([sys.executable, "-c", code, d], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["VAEConfig", "vae"]
+    with pytest.raises(ConfigError, match="unknown system .no-such-system.; allowed: gan, "):
+        config_from_dict({}, "no-such-system")

@@ -101,7 +101,15 @@ def register_config(cls: type) -> type:
 
 
 def config_from_dict(d: dict, system: str = "gan") -> Any:
-    """The config of the registered system ``system`` from its ``to_dict()``."""
+    """The config of the registered system ``system`` from its ``to_dict()``.
+
+    A system that has not been imported yet (``SweepResult.load`` of a VAE sweep in a fresh
+    process) is found by importing the built-in systems of :mod:`mcjax.systems.registry` first.
+    """
+    if system not in SYSTEM_CONFIGS:
+        from mcjax.systems.registry import systems
+
+        systems()
     check_choice("system", system, SYSTEM_CONFIGS)
     return SYSTEM_CONFIGS[system].from_dict(d)
 
