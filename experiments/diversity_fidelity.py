@@ -31,7 +31,7 @@ import json
 import os
 import time
 
-from mcjax import run
+from mcjax import ConfigError, run
 from mcjax.analysis.tradeoff import exchange_rates, knee, tradeoff_points, weight_sweep
 from mcjax.core.results import RESULT_FILES, present_result_files
 from mcjax.core.tables import render_table
@@ -116,8 +116,11 @@ def main(argv=None) -> dict:
             from mcjax import SweepResult
             result = SweepResult.load(folder)
         else:
-            result = run(spec, folder, resume=args.resume, overwrite=not args.resume,
-                         figures=False, progress=False).result
+            try:
+                result = run(spec, folder, resume=args.resume, overwrite=not args.resume,
+                             figures=False, progress=False).result
+            except ConfigError as e:  # e.g. an --out that cannot be written: one line, no traceback
+                p.error(str(e))
         wall += time.perf_counter() - t0
         group = result.groups[0]
         programs[remedy].update(compile_s=group.compile_s, run_s=group.run_s)

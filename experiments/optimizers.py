@@ -126,6 +126,13 @@ def main(argv=None) -> dict:
     """Runs both stages; returns ``{"tuning", "finals", "tables", "wall_s", "figures"}``."""
     p = build_parser()
     args = p.parse_args(argv)
+    try:
+        return _main(p, args)
+    except ConfigError as e:  # damaged --resume folders, unwritable --out: one line
+        p.error(str(e))
+
+
+def _main(p: argparse.ArgumentParser, args: argparse.Namespace) -> dict:
     if args.optimizers is None:
         args.optimizers = list(SMOKE_OPTIMIZERS if args.smoke else OPTIMIZERS)
     for opt in args.optimizers:

@@ -40,6 +40,7 @@ import time
 
 import numpy as np
 
+from mcjax import ConfigError
 from mcjax.analysis import seeds
 
 DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "tables",
@@ -94,10 +95,22 @@ def load(path: str) -> dict:
     """``remedy -> metric -> [N]`` from the per-seed CSV, remedies in file order."""
     data: dict = {}
     with open(path) as f:
-        for row in csv.DictReader(f):
+        reader = csv.DictReader(f)
+        missing = [c for c in ("remedy", *METRICS) if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ConfigError(f"{path}: missing column(s) {', '.join(missing)}; needs remedy, "
+                              f"seed, {', '.join(METRICS)}")
+        for line, row in enumerate(reader, start=2):
             per = data.setdefault(row["remedy"], {m: [] for m in METRICS})
             for m in METRICS:
-                per[m].append(float(row[m]))
+                try:
+                    per[m].append(float(row[m]))
+                except (TypeError, ValueError):
+                    raise ConfigError(f"{path}, line {line}: {m} = {row[m]!r} is not a number") from None
+    small = {r: len(v["modes_covered"]) for r, v in data.items() if len(v["modes_covered"]) < 2}
+    if len(data) < 2 or small:
+        raise ConfigError(f"{path}: needs at least 2 remedies with at least 2 seeds each, got "
+                          f"{ {r: len(v['modes_covered']) for r, v in data.items()} }")
     return {r: {m: np.asarray(v) for m, v in per.items()} for r, per in data.items()}
 
 
@@ -132,11 +145,20 @@ def print_table(rows: list[dict], n_seeds: int) -> None:
 
 
 def main(argv=None) -> dict:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     t0 = time.perf_counter()
+    if args.collect and not os.path.isdir(os.path.join(args.collect, "remedies")):
+        parser.error(f"--collect {args.collect!r} has no remedies/ folder: give a remedy_table.py "
+                     f"target folder (e.g. runs/seed_ranking/ring)")
+    if not args.collect and not os.path.isfile(args.data):
+        parser.error(f"--data {args.data!r} does not exist: give a per-seed CSV, or --collect DIR")
     if args.collect:
         collect(args.collect, args.data)
-    data = load(args.data)
+    try:
+        data = load(args.data)
+    except ConfigError as e:
+        parser.error(str(e))
     n_seeds = min(len(v["modes_covered"]) for v in data.values())
     max_n = 16 if args.smoke else min(args.max_n, n_seeds)
     draws, perms = (1000, 1000) if args.smoke else (args.draws, args.permutations)

@@ -93,3 +93,22 @@ def test_smoke_run_on_the_committed_table(tmp_path):
     assert abs(gr["rate_5"] - 0.10) < _mc_tol(0.10, 1000)
     gw = by[("gan", "wgan-gp", "modes_covered")]  # 3.38 vs 3.35: no real difference
     assert not gw["significant"] and gw["needed"].startswith("never") and gw["rate_5"] > 0.4
+
+
+@pytest.mark.parametrize("text, message", [
+    ("remedy,seed,modes_covered\ngan,0,3\n", "missing column"),
+    ("remedy,seed,modes_covered,hq_percent,reverse_kl\ngan,0,x,1,1\n", "line 2: modes_covered = 'x'"),
+    ("remedy,seed,modes_covered,hq_percent,reverse_kl\ngan,0,3,1,1\n", "at least 2 remedies"),
+])
+def test_a_damaged_table_is_one_line_error(tmp_path, capsys, text, message):
+    sys.path.insert(0, os.path.join(ROOT, "experiments"))
+    try:
+        import seed_ranking as script
+    finally:
+        sys.path.pop(0)
+    data = tmp_path / "bad.csv"
+    data.write_text(text)
+    with pytest.raises(SystemExit) as e:
+        script.main(["--smoke", "--data", str(data), "--out", str(tmp_path / "out")])
+    assert e.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # nothing written
