@@ -112,3 +112,46 @@ def test_in_batches_normalises_each_training_sized_batch_on_its_own(n):
             parts.append(apply(z[n - 4:])[4 - (n - full):])  # the last 4 latents, their tail
         want = jnp.concatenate(parts)
     np.testing.assert_allclose(got, want, rtol=1e-6)  # the same batches, the same arithmetic
+
+
+def _xla_conv(x, kernel, stride, up):
+    dn = ("NHWC", "HWIO", "NHWC")
+    if up:  # zeros between pixels (lhs dilation), then SAME padding of the 2H-sized input
+        return jax.lax.conv_general_dilated(x, kernel, (1, 1), ((2, 3), (2, 3)), lhs_dilation=(2, 2),
+                                            dimension_numbers=dn)
+    return jax.lax.conv_general_dilated(x, kernel, (stride, stride), "SAME", dimension_numbers=dn)
+
+
+@pytest.mark.parametrize("stride,up", [(2, False), (1, True)])
+@pytest.mark.parametrize("size", [7, 8])
+def test_patch_convolution_forward_and_gradients_equal_xla_under_vmap(stride, up, size):
+    """Pins convnets.Conv (forward, and gradients of input, kernel and bias) to XLA's convolution,
+    on one run and under vmap over 3 runs with per-run weights."""
+    runs = 3
+    kx, kp, kc = jax.random.split(jax.random.key(0), 3)
+    x = jax.random.normal(kx, (runs, 4, size, size, 5))
+    conv = convnets.Conv(6, stride=stride, up=up)
+    params = jax.vmap(conv.init)(jax.random.split(kp, runs), x)
+    cot = jax.random.normal(kc, jax.eval_shape(jax.vmap(conv.apply), params, x).shape)
+
+    def ours(p, xi, ci):
+        return jnp.sum(conv.apply(p, xi) * ci)
+
+    def ref(p, xi, ci):
+        y = _xla_conv(xi, p["params"]["kernel"], stride, up) + p["params"]["bias"].reshape(1, 1, 1, -1)
+        return jnp.sum(y * ci)
+
+    grad = lambda f: jax.value_and_grad(f, argnums=(0, 1))
+    for r in (0,):  # one run, no vmap
+        one = jax.tree.map(lambda a: a[r], params)
+        got, want = jax.jit(grad(ours))(one, x[r], cot[r]), jax.jit(grad(ref))(one, x[r], cot[r])
+        for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+            np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+    got = jax.jit(jax.vmap(grad(ours)))(params, x, cot)
+    want = jax.jit(jax.vmap(grad(ref)))(params, x, cot)
+    for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-4 * max(1.0, float(jnp.max(jnp.abs(w)))))
+    fwd = jax.jit(jax.vmap(conv.apply))(params, x)
+    want_fwd = jax.vmap(lambda p, xi: _xla_conv(xi, p["params"]["kernel"], stride, up)
+                        + p["params"]["bias"].reshape(1, 1, 1, -1))(params, x)
+    np.testing.assert_allclose(fwd, want_fwd, rtol=1e-5, atol=1e-5)
