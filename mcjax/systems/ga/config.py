@@ -165,7 +165,7 @@ class GAHParams(NamedTuple):
       p0: with ``init = "peaks"``, the share of each island that starts on peak 0.
     """
 
-    mutation_rate: Any = 0.0
+    mutation_rate: Any = 0.1
     mutation_scale: Any = 0.01
     crossover: Any = 0.0
     sigma_share: Any = 0.1

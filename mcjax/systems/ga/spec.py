@@ -1,0 +1,108 @@
+"""The genetic-algorithm run spec: what ``mcjax sweep --system ga`` runs, as one frozen,
+serialisable value (its fields are the command's options)."""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from typing import Any, ClassVar
+
+from mcjax._validation import ConfigError
+from mcjax.core.run import register_spec
+from mcjax.systems.gan.spec import parse_sweep, value_labels
+from mcjax.systems.ga.remedies import DEFAULT_GA_REMEDIES
+
+__all__ = ["GASpec"]
+
+
+@register_spec
+@dataclasses.dataclass(frozen=True)
+class GASpec:
+    """A GA sweep: every niching method (remedy) x every ``--sweep`` setting x ``seeds`` seeds.
+
+    Attributes:
+      remedy: specs ``NAME[:KEY=VALUE,...]`` (``mcjax remedies --system ga``), one compiled
+        program each.
+      sweep: ``KEY=V1,V2,...`` axes of ``GAHParams`` fields (``mutation_rate``, ``sigma_share``,
+        ``capacity``, ...) swept inside each program (their product).
+      population, islands, generations, log_every, landscape, selection, tournament_size, init,
+        accuracy: the base ``GAConfig`` (``generations`` is its ``steps``) each remedy changes.
+      seeds: seeds ``0..seeds-1`` per setting.
+    """
+
+    system: ClassVar[str] = "ga"
+
+    remedy: tuple = DEFAULT_GA_REMEDIES
+    sweep: tuple = ()
+    seeds: int = 16
+    population: int = 100
+    islands: int = 1
+    generations: int = 200
+    log_every: int = 10
+    landscape: str = "equal"
+    selection: str = "roulette"
+    tournament_size: int = 2
+    init: str = "uniform"
+    accuracy: float = 1e-3
+
+    def __post_init__(self):
+        object.__setattr__(self, "remedy", tuple(self.remedy or DEFAULT_GA_REMEDIES))
+        object.__setattr__(self, "sweep", tuple(self.sweep or ()))
+
+    def name(self) -> str:
+        return f"ga-{self.landscape}"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["remedy"], d["sweep"] = list(self.remedy), list(self.sweep)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "GASpec":
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - fields)
+        if unknown:
+            raise ConfigError(f"unknown run spec field(s) {unknown}; allowed: {sorted(fields)}")
+        return cls(**d)
+
+    def base_config(self):
+        from mcjax.systems.ga.config import GAConfig
+
+        return GAConfig(population=self.population, islands=self.islands, steps=self.generations,
+                        log_every=self.log_every, landscape=self.landscape,
+                        selection=self.selection, tournament_size=self.tournament_size,
+                        init=self.init, accuracy=self.accuracy)
+
+    def experiments(self) -> list:
+        """One :class:`~mcjax.core.sweep.Experiment` per remedy, its settings the product of the sweeps.
+
+        Raises:
+          ConfigError: a bad value, naming it and the allowed ones.
+        """
+        from mcjax.core.sweep import Experiment
+        from mcjax.systems.ga.config import make_ga_hparams, stack_ga_hparams
+        from mcjax.systems.ga.remedies import GA_REMEDIES, apply_remedy, parse_spec, resolve_key
+
+        if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds <= 0:
+            raise ConfigError(f"--seeds must be a positive integer, got {self.seeds!r}")
+        if len(set(self.remedy)) != len(self.remedy):
+            raise ConfigError(f"--remedy lists a remedy twice: {list(self.remedy)}")
+        base = self.base_config()
+        sweeps = [parse_sweep(text) for text in self.sweep]
+        exps = []
+        for spec in self.remedy:
+            cfg, hp = apply_remedy(spec, base)
+            remedy = GA_REMEDIES[parse_spec(spec)[0]]
+            axes = []
+            for key, values in sweeps:
+                kind, field = resolve_key(remedy, key)
+                if kind != "traced":
+                    raise ConfigError(f"--sweep {key}: {field} is static (a shape or a branch: one "
+                                      f"compilation per value); give one --remedy per value instead, "
+                                      f"e.g. --remedy {remedy.name}:{key}={values[0]:g}")
+                axes.append([(field, key, v, t) for v, t in zip(values, value_labels(values))])
+            settings, labels = [], []
+            for combo in itertools.product(*axes):
+                settings.append(make_ga_hparams(cfg, **{**hp, **{f: v for f, _, v, _ in combo}}))
+                labels.append(",".join(f"{key}={t}" for _, key, _, t in combo))
+            exps.append(Experiment(spec, cfg, stack_ga_hparams(settings), tuple(labels)))
+        return exps
