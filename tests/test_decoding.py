@@ -39,11 +39,13 @@ def decode_runs(cfg: DecodeConfig, runs: int, **hp):
     return np.asarray(seqs), {k: np.asarray(v) for k, v in stats.items()}
 
 
+SAMPLE = DecodeConfig(vocab=5, topics=5, length=2, width=4, decoder="sample")
+
+
 def test_contract_and_seeds_differ():
-    cfg = DecodeConfig(decoder="sample")
-    check_system(cfg.make_system(), cfg.default_hparams())
-    seqs, _ = decode_runs(cfg, 8)
-    assert len({s.tobytes() for s in seqs}) == 8  # each seed its own model and draws
+    check_system(SAMPLE.make_system(), SAMPLE.default_hparams())
+    seqs, _ = decode_runs(SAMPLE, 4000)  # the program of the coverage test below
+    assert len({s.tobytes() for s in seqs}) > 1000  # each seed its own model and draws
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -67,28 +69,26 @@ def test_beam_search_covering_every_prefix_is_the_exact_top_b_and_greedy_is_argm
 
 def test_beam_search_collapses_onto_the_top_topic_with_flat_chains():
     """concentration = 0: every topic-k sequence has log pi_k - (L-1) log V, so the top B <= V^(L-1)
-    are all topic 1; beam search returns them on every seed, and sampling does not."""
-    cfg = DecodeConfig(vocab=4, topics=4, length=3, width=4)
-    seqs, stats = decode_runs(cfg.replace(decoder="beam"), 16, concentration=0.0)
+    are all topic 1 (reverse KL to pi: -log pi_1); beam search returns them on every seed."""
+    cfg = DecodeConfig(vocab=4, topics=4, length=3, width=4, decoder="beam")
+    seqs, stats = decode_runs(cfg, 16, concentration=0.0)
     assert (seqs[:, :, 0] == 0).all() and (stats["D0"] == 1).all()
+    assert (stats["unique"] == 4).all()  # 4 different sequences, one topic
     np.testing.assert_allclose(stats["reverse_kl"], -np.log(zipf_probs(4, 1.0)[0]), rtol=1e-5)
-    _, sampled = decode_runs(cfg.replace(decoder="sample"), 16, concentration=0.0)
-    assert sampled["D0"].mean() > 2  # E D0 = 2.6 for independent draws
 
 
 def test_independent_samples_cover_the_expected_topics():
     """E D0 = sum_k [1 - (1 - pi_k)^B] for B independent draws (temperature 1, no nucleus)."""
-    cfg = DecodeConfig(vocab=5, topics=5, length=2, width=4)
     expected = expected_topics_covered(zipf_probs(5, 1.0), 4)
     for decoder, hp in (("sample", {}), ("nucleus", {"top_p": 1.0})):
-        _, stats = decode_runs(cfg.replace(decoder=decoder), 4000, **hp)
+        _, stats = decode_runs(SAMPLE.replace(decoder=decoder), 4000, **hp)
         d0 = stats["D0"]
         assert abs(d0.mean() - expected) < Z * d0.std() / np.sqrt(d0.size), (decoder, d0.mean(), expected)
 
 
-@pytest.mark.parametrize("width", [2, 4])
-def test_diverse_beam_second_group_leaves_topic_one_exactly_above_log_pi1_over_pi2(width):
-    """G = B: group 2 at position 0 maximises log pi_k - lambda [k = 1]."""
+def test_diverse_beam_second_group_leaves_topic_one_exactly_above_log_pi1_over_pi2():
+    """G = B = 4: group 2 at position 0 maximises log pi_k - lambda [k = 1]."""
+    width = 4
     model = draw_model(jax.random.key(3), 5, 4, jnp.float32(1.0), jnp.float32(2.0))
     thr = diverse_threshold(zipf_probs(4, 1.0))  # log 2
     lams = jnp.asarray([0.0, thr - 1e-3, thr + 1e-3, 5.0], jnp.float32)  # 1e-3 >> float32 eps of log pi
@@ -135,14 +135,56 @@ def test_bad_decoding_input_exits_2_in_one_line_before_writing(args, expected, c
 
 def test_cli_sweep_writes_the_table(tmp_path, capsys):
     out = tmp_path / "dec"
-    assert main([*DEC, "--remedy", "greedy", "--remedy", "beam", "--sweep",
-                 "concentration=0,4", "--out", str(out)]) == 0
+    assert main([*DEC, "--remedy", "beam", "--sweep", "concentration=0,4", "--out", str(out)]) == 0
     table = capsys.readouterr().out
     cells = {line.split(" | ")[0].strip(): [c.strip() for c in line.split(" | ")[1:]]
              for line in table.splitlines() if " | " in line}
     assert cells["remedy"] == ["D0 topics", "D1", "D2", "reverse KL", "distinct-1", "distinct-2",
                                "Hamming", "log p", "diverged"]
-    for row in ("greedy[concentration=0]", "greedy[concentration=4]", "beam[concentration=0]"):
-        assert cells[row][:3] == ["1.0 (1.0-1.0) of 4", "1.00 (1.00-1.00)", "1.00 (1.00-1.00)"]
+    # flat chains: beam search's 4 outputs all have topic 1 on every seed (the collapse)
+    assert cells["beam[concentration=0]"][:3] == ["1.0 (1.0-1.0) of 4", "1.00 (1.00-1.00)",
+                                                  "1.00 (1.00-1.00)"]
+    assert cells["beam[concentration=4]"][0] != cells["beam[concentration=0]"][0]
     assert (out / "diversity.png").stat().st_size > 0
     assert main(["show", str(out)]) == 0 and capsys.readouterr().out.strip() in table
+
+
+def test_stochastic_beam_draws_whole_sequences_without_replacement_plackett_luce():
+    """Kool et al. 2019, Thm. 1: the top B of the conditioned Gumbels over the tree are B sequences
+    drawn without replacement from p (temperature 1), i.e. Plackett-Luce over the 6 sequences."""
+    from mcjax.systems.decoding.beam import stochastic_beam_search
+
+    model = draw_model(jax.random.key(5), 3, 2, jnp.float32(1.0), jnp.float32(1.0))
+    every = enumerate_sequences(3, 2, 2)
+    p = np.exp(np.asarray(sequence_logp(model, jnp.asarray(every)), np.float64))
+    draw = jax.jit(jax.vmap(lambda s: stochastic_beam_search(model, jax.random.key(s), 2, 2, 1.0)[0]))
+    seqs = np.asarray(draw(jnp.arange(4000, dtype=jnp.uint32)))
+    code = seqs[:, :, 0] * 3 + seqs[:, :, 1]  # every's row index (lexicographic)
+    assert (code[:, 0] != code[:, 1]).all()
+    hits = np.stack([(code == i).any(axis=1) for i in range(len(every))], axis=1).mean(0)
+    exact = plackett_luce_inclusion(p / p.sum(), 2)
+    se = np.sqrt(exact * (1 - exact) / len(seqs))
+    assert (np.abs(hits - exact) < Z * se).all(), (hits, exact)
+
+
+def test_interrupted_sweep_resumes_to_the_uninterrupted_result(tmp_path, capsys):
+    import os
+    import signal
+
+    from mcjax import SweepResult
+    from mcjax.core.run import run
+    from mcjax.core.sweep import Interrupted
+    from mcjax.systems.decoding.spec import DecodeSpec
+
+    spec = DecodeSpec(remedy=("sample",), seeds=3, vocab=4, topics=4, length=3, steps=3, log_every=1)
+    whole = run(spec, str(tmp_path / "whole"), progress=False, figures=False, cache=False)
+    cut = str(tmp_path / "cut")
+    with pytest.raises(Interrupted):
+        run(spec, cut, progress=False, figures=False, cache=False,
+            on_chunk=lambda report: os.kill(os.getpid(), signal.SIGINT))
+    capsys.readouterr()
+    assert main(["sweep", "--resume", cut, "--no-progress", "--no-cache", "--no-figures"]) == 0
+    resumed = SweepResult.load(cut)
+    for k, v in whole.result.groups[0].history.items():  # decode t draws with fold_in(key, t)
+        np.testing.assert_array_equal(v, resumed.groups[0].history[k], err_msg=k)
+    np.testing.assert_array_equal(whole.result.groups[0].samples, resumed.groups[0].samples)
