@@ -84,6 +84,9 @@ def test_independent_samples_cover_the_expected_topics():
         _, stats = decode_runs(SAMPLE.replace(decoder=decoder), 4000, **hp)
         d0 = stats["D0"]
         assert abs(d0.mean() - expected) < Z * d0.std() / np.sqrt(d0.size), (decoder, d0.mean(), expected)
+    # a nucleus of mass -> 0 holds only the most probable token: every draw is the greedy path
+    _, stats = decode_runs(SAMPLE.replace(decoder="nucleus"), 4000, top_p=1e-3)
+    assert (stats["D0"] == 1).all() and (stats["unique"] == 1).all()
 
 
 def test_diverse_beam_second_group_leaves_topic_one_exactly_above_log_pi1_over_pi2():
