@@ -38,7 +38,7 @@ import numpy as np
 
 from mcjax._validation import ConfigError, check_choice
 
-__all__ = ["System", "SystemConfig", "register_config", "config_from_dict", "hparams_dict",
+__all__ = ["System", "SystemConfig", "register_config", "config_from_dict", "add_config_finder", "hparams_dict",
            "abstract_hparams", "check_system", "SYSTEM_CONFIGS"]
 
 
@@ -100,16 +100,25 @@ def register_config(cls: type) -> type:
     return cls
 
 
+_CONFIG_FINDERS: list = []
+
+
+def add_config_finder(find) -> None:
+    """Registers ``find()``: called when a config names a system not registered yet, it imports
+    (and so registers) the systems it knows; :mod:`mcjax.systems` adds its built-in registry."""
+    if find not in _CONFIG_FINDERS:
+        _CONFIG_FINDERS.append(find)
+
+
 def config_from_dict(d: dict, system: str = "gan") -> Any:
     """The config of the registered system ``system`` from its ``to_dict()``.
 
     A system that has not been imported yet (``SweepResult.load`` of a VAE sweep in a fresh
-    process) is found by importing the built-in systems of :mod:`mcjax.systems.registry` first.
+    process) is looked for by the finders of :func:`add_config_finder` first.
     """
     if system not in SYSTEM_CONFIGS:
-        from mcjax.systems.registry import systems
-
-        systems()
+        for find in _CONFIG_FINDERS:
+            find()
     check_choice("system", system, SYSTEM_CONFIGS)
     return SYSTEM_CONFIGS[system].from_dict(d)
 
