@@ -38,8 +38,8 @@ import numpy as np
 
 from mcjax._validation import ConfigError, check_choice
 
-__all__ = ["System", "SystemConfig", "register_config", "config_from_dict", "add_config_finder", "hparams_dict",
-           "abstract_hparams", "check_system", "SYSTEM_CONFIGS"]
+__all__ = ["System", "SystemConfig", "register_config", "config_from_dict", "add_config_finder",
+           "hparams_dict", "abstract_hparams", "check_system", "SYSTEM_CONFIGS"]
 
 
 class System(NamedTuple):
