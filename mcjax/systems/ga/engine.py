@@ -152,7 +152,8 @@ def make_system(config: GAConfig) -> System:
         newly_bad = ~ok & ~state.diverged
         x = jnp.where(ok, x, state.x)
         step = state.step + 1
-        one = population_stats(config, x)["one_peak"]
+        basin = peak_index(config.landscape, x.reshape(-1))
+        one = jnp.all(basin == basin[0])
         return state._replace(
             x=x, step=step,
             one_peak_step=jnp.where(one & (state.one_peak_step < 0), step, state.one_peak_step),

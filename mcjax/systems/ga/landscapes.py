@@ -73,4 +73,4 @@ def peaks(landscape: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
 def peak_index(landscape: str, x: jax.Array) -> jax.Array:
     """``[...]`` int32: the peak whose basin holds each ``x``."""
     edges = jnp.asarray(basin_edges(landscape), x.dtype)
-    return jnp.sum(x[..., None] >= edges, axis=-1).astype(jnp.int32)
+    return jnp.sum(x[..., None] >= edges.reshape((1,) * x.ndim + (-1,)), axis=-1).astype(jnp.int32)

@@ -78,14 +78,11 @@ def crossover(key: jax.Array, x: jax.Array, rate: jax.Array) -> jax.Array:
     individual is left alone), each pair with probability ``rate``."""
     n = x.shape[0]
     m = n // 2
-    a, b = x[0:2 * m:2], x[1:2 * m:2]
-    ku, kc = jax.random.split(key)
-    u = jax.random.uniform(ku, (m,))
-    do = jax.random.uniform(kc, (m,)) < rate
-    ca = jnp.where(do, u * a + (1 - u) * b, a)
-    cb = jnp.where(do, (1 - u) * a + u * b, b)
-    pairs = jnp.stack([ca, cb], axis=1).reshape(2 * m)
-    return jnp.concatenate([pairs, x[2 * m:]])
+    pair = x[:2 * m].reshape(m, 2)
+    u, v = jax.random.uniform(key, (2, m, 1))
+    w = jnp.where(v < rate, u, 1.0)  # [m, 1]: child j = w x_j + (1 - w) x_other
+    children = (w * pair + (1 - w) * pair[:, ::-1]).reshape(2 * m)
+    return children if n == 2 * m else jnp.concatenate([children, x[2 * m:]])
 
 
 def mutate(key: jax.Array, x: jax.Array, rate: jax.Array, scale: jax.Array) -> jax.Array:
