@@ -192,3 +192,48 @@ def test_bad_config_one_line(kwargs, expected):
         GAConfig(**kwargs)
     with pytest.raises(ConfigError, match=r"mutation_rate must be a number in \[0, 1\], got 2.0"):
         make_ga_hparams(GAConfig(), mutation_rate=2)
+
+
+GA = ["sweep", "--system", "ga", "--population", "10", "--generations", "10", "--log-every", "5",
+      "--seeds", "2", "--no-progress", "--no-cache"]
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--selection", "rank"], "unknown selection 'rank'; allowed: roulette, sus, tournament"),
+    (["--landscape", "flat"], "unknown landscape 'flat'; allowed: equal, uneven"),
+    (["--remedy", "sharng"], "unknown remedy 'sharng' (did you mean 'sharing'?); allowed: none, "
+                             "sharing, crowding, clearing, islands"),
+    (["--remedy", "sharing:sigma=0"], "sigma_share must be a number in (0, inf), got 0.0"),
+    (["--sweep", "islands=2,4"], "--sweep islands: islands is static"),
+    (["--population", "30", "--islands", "4"], "population=30 is split equally over islands=4"),
+    (["--arch", "mlp"], "--arch is an option of --system gan, not of --system ga"),
+])
+def test_bad_ga_input_exits_2_before_writing(args, expected, capsys, tmp_path):
+    from mcjax.cli import main
+
+    assert main([*GA, *args, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1  # one line
+    assert not (tmp_path / "o").exists()
+
+
+def test_ga_sweep_writes_table_with_hill_columns(tmp_path, capsys):
+    """Peak tops, no mutation: the starting histogram (4, 2, 2, 1, 1) can only lose peaks."""
+    from mcjax import SweepResult
+    from mcjax.cli import main
+
+    out = tmp_path / "ga"
+    assert main([*GA, "--init", "peaks", "--remedy", "none:mutation_rate=0", "--remedy", "clearing",
+                 "--sweep", "p0=0.4", "--out", str(out)]) == 0
+    table = capsys.readouterr().out
+    cells = {line.split(" | ")[0].strip(): [c.strip() for c in line.split(" | ")[1:]]
+             for line in table.splitlines() if " | " in line}
+    assert cells["remedy"] == ["D0 peaks", "D1", "D2", "reverse KL", "peak ratio", "best f",
+                               "one peak", "one-peak gen.", "diverged"]
+    result = SweepResult.load(str(out))
+    assert result.table() in table
+    d0 = result["none:mutation_rate=0"].history["D0"]  # [settings, seeds, logs]
+    assert d0.shape == (1, 2, 2) and np.all(d0 <= 5) and np.all(np.diff(d0, axis=-1) <= 0)
+    assert np.all(result["clearing"].final("D0") >= 1)
+    assert (out / "diversity.png").stat().st_size > 0 and (out / "summary.json").exists()
