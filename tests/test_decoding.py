@@ -28,15 +28,16 @@ def _program(cfg: DecodeConfig):
 
     def run(h, seed):
         state, hist = system.advance(h, system.init(h, jax.random.key(seed)), cfg.n_logs)
-        return state.seqs, {k: v[-1] for k, v in hist.items()}
+        return state.beams.seqs, {k: v[-1] for k, v in hist.items()}, hist["D0"]
 
     return jax.jit(jax.vmap(run, (None, 0)))
 
 
 def decode_runs(cfg: DecodeConfig, runs: int, **hp):
-    """``(seqs [runs, B, L], last logged metrics name -> [runs])`` (NumPy) of seeds ``0..runs-1``."""
-    seqs, stats = _program(cfg)(make_decode_hparams(cfg, **hp), jnp.arange(runs, dtype=jnp.uint32))
-    return np.asarray(seqs), {k: np.asarray(v) for k, v in stats.items()}
+    """``(seqs [runs, B, L], final metrics name -> [runs])`` (NumPy) of seeds ``0..runs-1``, with
+    ``"D0_history" [runs, L]``: the topics among the ``B`` prefixes after each position."""
+    seqs, stats, d0 = _program(cfg)(make_decode_hparams(cfg, **hp), jnp.arange(runs, dtype=jnp.uint32))
+    return np.asarray(seqs), {**{k: np.asarray(v) for k, v in stats.items()}, "D0_history": np.asarray(d0)}
 
 
 SAMPLE = DecodeConfig(vocab=5, topics=5, length=2, width=4, decoder="sample")
@@ -69,11 +70,13 @@ def test_beam_search_covering_every_prefix_is_the_exact_top_b_and_greedy_is_argm
 
 def test_beam_search_collapses_onto_the_top_topic_with_flat_chains():
     """concentration = 0: every topic-k sequence has log pi_k - (L-1) log V, so the top B <= V^(L-1)
-    are all topic 1 (reverse KL to pi: -log pi_1); beam search returns them on every seed."""
+    are all topic 1 (reverse KL to pi: -log pi_1); beam search returns them on every seed. It
+    holds all B = K topics after position 0 and only topic 1 from position 1 on (pi_1 / V > pi_2)."""
     cfg = DecodeConfig(vocab=4, topics=4, length=3, width=4, decoder="beam")
     seqs, stats = decode_runs(cfg, 16, concentration=0.0)
     assert (seqs[:, :, 0] == 0).all() and (stats["D0"] == 1).all()
     assert (stats["unique"] == 4).all()  # 4 different sequences, one topic
+    assert (stats["D0_history"] == [4, 1, 1]).all()
     np.testing.assert_allclose(stats["reverse_kl"], -np.log(zipf_probs(4, 1.0)[0]), rtol=1e-5)
 
 
@@ -127,7 +130,7 @@ DEC = ["sweep", "--system", "decoding", "--vocab", "4", "--topics", "4", "--leng
     (["--remedy", "sample:speed=2"], "remedy 'sample' has no parameter 'speed'"),
     (["--sweep", "width=2,4"], "--sweep width: width is static"),
     (["--population", "10"], "--population is an option of --system wright-fisher"),
-    (["--steps", "3", "--log-every", "2"], "log_every=2 does not divide steps=3"),
+    (["--log-every", "2"], "log_every=2 does not divide length=3"),
 ])
 def test_bad_decoding_input_exits_2_in_one_line_before_writing(args, expected, capsys, tmp_path):
     assert main([*DEC, *args, "--out", str(tmp_path / "o")]) == 2
@@ -179,7 +182,7 @@ def test_interrupted_sweep_resumes_to_the_uninterrupted_result(tmp_path, capsys)
     from mcjax.core.sweep import Interrupted
     from mcjax.systems.decoding.spec import DecodeSpec
 
-    spec = DecodeSpec(remedy=("sample",), seeds=3, vocab=4, topics=4, length=3, steps=3, log_every=1)
+    spec = DecodeSpec(remedy=("sample",), seeds=3, vocab=4, topics=4, length=3, log_every=1)
     whole = run(spec, str(tmp_path / "whole"), progress=False, figures=False, cache=False)
     cut = str(tmp_path / "cut")
     with pytest.raises(Interrupted):
@@ -188,6 +191,6 @@ def test_interrupted_sweep_resumes_to_the_uninterrupted_result(tmp_path, capsys)
     capsys.readouterr()
     assert main(["sweep", "--resume", cut, "--no-progress", "--no-cache", "--no-figures"]) == 0
     resumed = SweepResult.load(cut)
-    for k, v in whole.result.groups[0].history.items():  # decode t draws with fold_in(key, t)
+    for k, v in whole.result.groups[0].history.items():  # position t draws with fold_in(key, t)
         np.testing.assert_array_equal(v, resumed.groups[0].history[k], err_msg=k)
     np.testing.assert_array_equal(whole.result.groups[0].samples, resumed.groups[0].samples)

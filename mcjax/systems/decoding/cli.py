@@ -11,7 +11,7 @@ from mcjax.systems.registry import SystemEntry, register_system
 
 __all__ = ["add_arguments", "spec_from_args"]
 
-FLAG_NAMES = ("vocab", "topics", "length", "width", "groups", "steps", "log_every",
+FLAG_NAMES = ("vocab", "topics", "length", "width", "groups", "log_every",
               "concentration", "zipf")
 
 
@@ -42,10 +42,9 @@ def add_arguments(s: argparse.ArgumentParser) -> None:
                    help=f"peakedness of the topic chains, 0 uniform (default {d.concentration:g})")
     s.add_argument("--zipf", type=float, default=d.zipf,
                    help=f"topic prior pi_k ∝ (k+1)^-zipf (default {d.zipf:g})")
-    s.add_argument("--steps", type=int, default=d.steps,
-                   help=f"decodes per run, fresh randomness each (default {d.steps})")
     s.add_argument("--log-every", type=int, default=d.log_every,
-                   help=f"decodes between logged measurements; must divide --steps (default {d.log_every})")
+                   help="positions between logged measurements (one position decoded per step); "
+                   f"must divide --length (default {d.log_every})")
 
 
 def spec_from_args(args: argparse.Namespace):

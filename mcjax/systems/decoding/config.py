@@ -38,9 +38,8 @@ class DecodeConfig:
       decoder: one of :data:`DECODERS`.
       width: ``B``, sequences each decode returns (greedy's one sequence is repeated ``B`` times).
       groups: ``G``, diverse beam search's groups of ``B / G`` beams; divides ``width``.
-      steps: decodes of one run, each with fresh randomness ``fold_in(key, step)`` (the model
-        stays; deterministic decoders repeat themselves); the metrics are of the last decode.
-      log_every: decodes between logged measurements; divides ``steps``.
+      log_every: positions between logged measurements; divides ``length`` (a run's ``steps``
+        are its ``L`` positions, one decoded per step).
     """
 
     system: ClassVar[str] = "decoding"
@@ -61,11 +60,10 @@ class DecodeConfig:
     decoder: str = "beam"
     width: int = 4
     groups: int = 2
-    steps: int = 1
     log_every: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("vocab", "topics", "length", "width", "groups", "steps", "log_every"):
+        for name in ("vocab", "topics", "length", "width", "groups", "log_every"):
             check_positive_int(name, getattr(self, name))
         check_choice("decoder", self.decoder, DECODERS)
         if self.topics > self.vocab:
@@ -81,8 +79,13 @@ class DecodeConfig:
             raise ConfigError(f"width={self.width} exceeds the {self.topics * self.vocab ** (self.length - 1)} "
                               "sequences of nonzero probability that stochastic beam search draws "
                               "without replacement")
-        if self.steps % self.log_every:
-            raise ConfigError(f"log_every={self.log_every} does not divide steps={self.steps}")
+        if self.length % self.log_every:
+            raise ConfigError(f"log_every={self.log_every} does not divide length={self.length}")
+
+    @property
+    def steps(self) -> int:
+        """One step per position: ``L``."""
+        return self.length
 
     @property
     def n_logs(self) -> int:
@@ -90,7 +93,7 @@ class DecodeConfig:
 
     @property
     def keep_samples(self) -> int:
-        """A run's samples are its last decode's ``B`` sequences."""
+        """A run's samples are its ``B`` decoded sequences."""
         return self.width
 
     def make_system(self) -> System:

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = ["TopicLM", "NEG", "topic_probs", "draw_model", "next_logp", "sequence_logp",
-           "enumerate_sequences"]
+           "prefix_logp", "enumerate_sequences"]
 
 NEG = -1e9  # log-probability of an impossible token (finite: sums stay ordered, never NaN)
 
@@ -75,6 +75,16 @@ def sequence_logp(model: TopicLM, seqs: jax.Array) -> jax.Array:
     topic = jnp.clip(seqs[:, 0], 0, k - 1)
     steps = model.trans[topic[:, None], seqs[:, :-1], seqs[:, 1:]]
     return lp + jnp.sum(steps, axis=1)
+
+
+def prefix_logp(model: TopicLM, seqs: jax.Array, filled: jax.Array) -> jax.Array:
+    """``[B]`` exact ``log p(x_{1:n})`` of the prefixes of ``n = filled`` tokens (0 for ``n = 0``)."""
+    k = model.trans.shape[0]
+    topic = jnp.clip(seqs[:, 0], 0, k - 1)
+    steps = model.trans[topic[:, None], seqs[:, :-1], seqs[:, 1:]]
+    mask = jnp.arange(1, seqs.shape[1]) < filled
+    return jnp.where(filled > 0, model.first[seqs[:, 0]], 0.0) + jnp.sum(
+        jnp.where(mask[None, :], steps, 0.0), axis=1)
 
 
 def enumerate_sequences(vocab: int, topics: int, length: int) -> np.ndarray:

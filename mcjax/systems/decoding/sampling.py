@@ -16,9 +16,10 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from mcjax.systems.decoding.beam import Beams
 from mcjax.systems.decoding.model import NEG, TopicLM, next_logp
 
-__all__ = ["sample", "nucleus_logits"]
+__all__ = ["sample_step", "sample", "nucleus_logits", "independent_beams"]
 
 
 def nucleus_logits(logits: jax.Array, top_p: jax.Array) -> jax.Array:
@@ -35,18 +36,32 @@ def nucleus_logits(logits: jax.Array, top_p: jax.Array) -> jax.Array:
     return jnp.where(keep, logits, NEG)
 
 
+def independent_beams(width: int, length: int) -> Beams:
+    """``B`` empty sequences, all alive (score 0)."""
+    return Beams(jnp.zeros((width, length), jnp.int32), jnp.zeros((width,), jnp.float32),
+                 jnp.zeros((width,), jnp.float32))
+
+
+def sample_step(model: TopicLM, beams: Beams, t: jax.Array, key: jax.Array,
+                temperature: jax.Array, top_p: jax.Array | None = None) -> Beams:
+    """Position ``t`` of ``B`` independent draws; scores accumulate the model's own ``log p``
+    (not the tempered one); ``top_p=None``: no nucleus."""
+    model_logp = next_logp(model, beams.seqs, t)
+    logits = jnp.where(model_logp <= NEG / 2, NEG, model_logp / temperature)
+    if top_p is not None:
+        logits = nucleus_logits(logits, top_p)
+    token = jax.random.categorical(key, logits, axis=-1)
+    step_logp = jnp.take_along_axis(model_logp, token[:, None], axis=1)[:, 0]
+    return beams._replace(seqs=beams.seqs.at[:, t].set(token.astype(jnp.int32)),
+                          scores=beams.scores + step_logp)
+
+
 def sample(model: TopicLM, key: jax.Array, width: int, length: int, temperature: jax.Array,
            top_p: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
-    """``B = width`` independent sequences: ``(seqs [B, L] int32, log p [B])`` (``log p`` under
-    the model itself, not the tempered one); ``top_p=None``: no nucleus."""
-    def step(seqs, t):
-        model_logp = next_logp(model, seqs, t)
-        logits = jnp.where(model_logp <= NEG / 2, NEG, model_logp / temperature)
-        if top_p is not None:
-            logits = nucleus_logits(logits, top_p)
-        token = jax.random.categorical(jax.random.fold_in(key, t), logits, axis=-1)
-        return seqs.at[:, t].set(token.astype(jnp.int32)), jnp.take_along_axis(
-            model_logp, token[:, None], axis=1)[:, 0]
+    """``B = width`` independent sequences: ``(seqs [B, L] int32, log p [B])``, position ``t``
+    drawing with ``fold_in(key, t)``."""
+    def step(beams, t):
+        return sample_step(model, beams, t, jax.random.fold_in(key, t), temperature, top_p), None
 
-    seqs, logps = jax.lax.scan(step, jnp.zeros((width, length), jnp.int32), jnp.arange(length))
-    return seqs, jnp.sum(logps, axis=0)
+    beams, _ = jax.lax.scan(step, independent_beams(width, length), jnp.arange(length))
+    return beams.seqs, beams.scores

@@ -25,7 +25,8 @@ class DecodeSpec:
         compiled program each.
       sweep: ``KEY=V1,V2,...`` axes of ``DecodeHParams`` fields (``temperature``, ``top_p``,
         ``diversity`` or ``lambda``, ``concentration``, ``zipf``) swept inside each program.
-      vocab, topics, length, width, groups, steps, log_every: the base ``DecodeConfig``.
+      vocab, topics, length, width, groups, log_every: the base ``DecodeConfig`` (a run's steps
+        are its ``length`` positions).
       concentration, zipf: base values of those ``DecodeHParams`` (a remedy's or a sweep's win).
       seeds: seeds ``0..seeds-1`` per setting.
     """
@@ -40,7 +41,6 @@ class DecodeSpec:
     length: int = 4
     width: int = 4
     groups: int = 2
-    steps: int = 1
     log_every: int = 1
     concentration: float = 2.0
     zipf: float = 1.0
@@ -69,7 +69,7 @@ class DecodeSpec:
         from mcjax.systems.decoding.config import DecodeConfig
 
         return DecodeConfig(vocab=self.vocab, topics=self.topics, length=self.length,
-                            width=self.width, groups=self.groups, steps=self.steps,
+                            width=self.width, groups=self.groups,
                             log_every=self.log_every)
 
     def experiments(self) -> list:
