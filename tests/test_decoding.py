@@ -47,6 +47,8 @@ def test_contract_and_seeds_differ():
     check_system(SAMPLE.make_system(), SAMPLE.default_hparams())
     seqs, _ = decode_runs(SAMPLE, 4000)  # the program of the coverage test below
     assert len({s.tobytes() for s in seqs}) > 1000  # each seed its own model and draws
+    decode_runs(SAMPLE, 4000, temperature=0.5, concentration=4.0, zipf=2.0)
+    assert _program(SAMPLE)._cache_size() == 1  # new hyperparameter values: no retrace
 
 
 @pytest.mark.parametrize("seed", [0, 1])
