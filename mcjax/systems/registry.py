@@ -19,7 +19,7 @@ __all__ = ["SystemEntry", "register_system", "systems", "get_system", "option_st
 
 DEFAULT_SYSTEM = "gan"
 BUILTIN = ("mcjax.systems.gan.cli", "mcjax.systems.wright_fisher.cli", "mcjax.systems.vae.cli",
-           "mcjax.systems.decoding.cli")
+           "mcjax.systems.decoding.cli", "mcjax.systems.ga.cli")
 
 
 class SystemEntry(NamedTuple):
