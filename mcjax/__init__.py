@@ -22,6 +22,15 @@ from mcjax.systems.gan.losses import LOSSES as LOSSES
 from mcjax.systems.gan.remedies import REMEDIES as REMEDIES
 from mcjax.systems.gan.remedies import apply_remedy as apply_remedy
 from mcjax.systems.gan.spec import RunSpec as RunSpec
+from mcjax.systems.decoding.config import DecodeConfig as DecodeConfig
+from mcjax.systems.decoding.config import DecodeHParams as DecodeHParams
+from mcjax.systems.decoding.spec import DecodeSpec as DecodeSpec
+from mcjax.systems.ga.config import GAConfig as GAConfig
+from mcjax.systems.ga.config import GAHParams as GAHParams
+from mcjax.systems.ga.spec import GASpec as GASpec
+from mcjax.systems.vae.config import VAEConfig as VAEConfig
+from mcjax.systems.vae.config import VAEHParams as VAEHParams
+from mcjax.systems.vae.spec import VAESpec as VAESpec
 from mcjax.systems.wright_fisher.config import WFConfig as WFConfig
 from mcjax.systems.wright_fisher.config import WFHParams as WFHParams
 from mcjax.systems.wright_fisher.spec import WFSpec as WFSpec
