@@ -14,7 +14,10 @@ alpha 1) two ways:
 
 **evosax** (0.3.2) is not a column: its GAs (``SimpleGA`` and relatives) select by truncation of an
 elite and have no fitness-proportional, SUS or tournament selection and no niching, so it cannot
-express the algorithm measured here.
+express the algorithm measured here. Checked in the 0.3.2 wheel's source (installed apart, not a
+dependency): ``SimpleGA._ask`` argsorts the fitness and draws both parents uniformly from the top
+``elite_ratio`` (0.5); no module of the package mentions roulette, tournament, sharing, niches or
+crowding.
 
 Rates are run-steps/s: runs x generations per second.
 
