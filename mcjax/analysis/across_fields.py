@@ -61,7 +61,8 @@ class Comparison(NamedTuple):
     """One system against the closed forms (``runs`` seeds).
 
     Attributes:
-      h_max_z: the largest |mean H_t - E H_t| / SE over the logged t with ``E H_t >= h_floor``.
+      h_max_z: the largest |mean H_t - E H_t| / SE over the logged t at which at least half the
+        runs still hold two types or more.
       h_at: ``{t: (measured mean, SE, exact)}`` at a few t.
       ks: the Kolmogorov distance between the measured fixation-time distribution and the exact
         one (runs not fixed by the end count as fixed later); ``ks_crit``: its 5 % critical value
@@ -81,19 +82,20 @@ class Comparison(NamedTuple):
 
 
 def compare(steps: np.ndarray, h: np.ndarray, fix_gen: np.ndarray, exact: ClosedForms,
-            h_floor: float = 0.01, at: Sequence[int] = (10, 20, 40)) -> Comparison:
+            at: Sequence[int] = (10, 20, 40)) -> Comparison:
     """Measured ``h [runs, len(steps)]`` (heterozygosity at generations ``steps``) and ``fix_gen
     [runs]`` (first generation with one type left, -1 if never) against ``exact``.
 
-    Why ``h_floor``: once nearly every run has fixed, the sample SE of a column of zeros
-    understates the error of the mean; the z-scores stop where the expectation falls below it.
+    Why only while half the runs are unfixed: once most runs have fixed, H_t is a column of
+    mostly zeros whose sample SE understates the error of its mean (a few unfixed runs decide it).
     """
     steps, h = np.asarray(steps), np.asarray(h, np.float64)
     fix_gen = np.asarray(fix_gen)
     runs, t_max = h.shape[0], len(exact.fixation_cdf) - 1
     mean, se = h.mean(0), h.std(0, ddof=1) / np.sqrt(runs)
     want = exact.heterozygosity[steps]
-    ok = want >= h_floor
+    unfixed = ((fix_gen[:, None] < 0) | (fix_gen[:, None] > steps[None, :])).mean(0)
+    ok = unfixed >= 0.5
     z = np.abs(mean - want)[ok] / np.maximum(se[ok], 1e-12)
     h_at = {int(t): (float(mean[i]), float(se[i]), float(want[i]))
             for t in at for i in np.flatnonzero(steps == t)}
