@@ -49,20 +49,6 @@ def patches(x: jax.Array, k: int, stride: int) -> jax.Array:
     return jnp.concatenate(cols, axis=-1)
 
 
-def _matmul(cols: jax.Array, kernel: jax.Array) -> jax.Array:
-    """``[n, h, w, K] @ [K, O] -> [n, h, w, O]`` as a 2-D matmul ``[n h w, K] @ [K, O]``.
-
-    The same numbers as ``einsum("nhwk,ko->nhwo")``, but XLA:CPU lowers its gradient better under
-    ``jax.vmap`` over runs: with the 4-D einsum, the kernel gradient contracts over three axes and
-    XLA materialises the output cotangent twice (once transposed) and the patch gradient's nine
-    pad/slice terms one by one; flattened first, the cotangent has one layout and the patch
-    gradient fuses into one loop. Forward + backward of the DCGAN's convolutions got 1.6-2.8x
-    faster at R = 1, 4, 16 runs (``docs/benchmarks.md``, "The DCGAN on Stacked MNIST").
-    """
-    lead = cols.shape[:-1]
-    return (cols.reshape(-1, cols.shape[-1]) @ kernel).reshape(*lead, kernel.shape[-1])
-
-
 # tap of a 5-tap kernel that output phase p (0: even, 1: odd output pixel) applies to input offset
 # d - 1 (d = 0, 1, 2) after zero-upsampling; 5: no tap (a zero row appended to the kernel)
 _PHASE_TAPS = np.array([[0, 2, 4], [5, 1, 3]])
@@ -103,12 +89,12 @@ class Conv(nn.Module):
             if k != 5:
                 raise ValueError(f"the transposed convolution is written for 5x5 kernels, got {k}")
             n, h, w, _ = x.shape
-            y = _matmul(patches(x, 3, 1), phase_kernel(kernel))
+            y = jnp.einsum("nhwk,ko->nhwo", patches(x, 3, 1), phase_kernel(kernel))
             y = y.reshape(n, h, w, 2, 2, self.features).transpose(0, 1, 3, 2, 4, 5)
             y = y.reshape(n, 2 * h, 2 * w, self.features)
         else:
             cols = patches(x, k, self.stride)
-            y = _matmul(cols, kernel.reshape(k * k * c, self.features))
+            y = jnp.einsum("nhwk,ko->nhwo", cols, kernel.reshape(k * k * c, self.features))
         return y + bias.reshape(1, 1, 1, -1)
 
 
