@@ -25,6 +25,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from mcjax.core.xla_linalg import orthonormal_columns, spd_logdet
 from mcjax.metrics.modes import hill_numbers
 from mcjax.systems.vae.config import VAEConfig, VAEHParams
 
@@ -47,11 +48,12 @@ class VAEParams(NamedTuple):
 
 def make_data(config: VAEConfig, key: jax.Array) -> jax.Array:
     """``[n, d]`` Gaussian points with mean exactly 0 and covariance exactly
-    ``diag(eigenvalues)`` (``1/n`` normalisation): centred normal draws, orthonormalised (QR),
-    scaled by ``sqrt(n lambda)``."""
+    ``diag(eigenvalues)`` (``1/n`` normalisation): centred normal draws, orthonormalised
+    (Gram-Schmidt in XLA ops: LAPACK's QR hangs vmapped sweeps on the CPU;
+    ``mcjax.core.xla_linalg``), scaled by ``sqrt(n lambda)``."""
     n = config.n_data
     z = jax.random.normal(key, (n, config.dim))
-    q, _ = jnp.linalg.qr(z - jnp.mean(z, axis=0, keepdims=True))
+    q = orthonormal_columns(z - jnp.mean(z, axis=0, keepdims=True))
     scale = jnp.sqrt(n * jnp.asarray(config.eigenvalues, jnp.float32))
     return q * scale[None, :]
 
@@ -131,7 +133,7 @@ def measure(config: VAEConfig, hp: VAEHParams, params: VAEParams, data: jax.Arra
     s2 = posterior_variance(config, hp, params.s_raw)
     is_active = mean_var > ACTIVE_THRESHOLD
     d = hill_numbers(jnp.where(is_active, jnp.maximum(kl_dims, 0.0), 0.0))
-    _, logdet = jnp.linalg.slogdet(cov + jnp.diag(s2))
+    logdet = spd_logdet(cov + jnp.diag(s2))  # not LAPACK's slogdet: see make_data
     return {
         "elbo": jnp.mean(recon) - jnp.sum(kl_dims), "recon": jnp.mean(recon),
         "kl": jnp.sum(kl_dims), "kl_dims": kl_dims, "mean_var": mean_var, "post_var": s2,
