@@ -118,7 +118,7 @@ def _figures(dec: dict, vae: dict, out: str) -> list[str]:
     files = [os.path.join(out, "decoding_width.png"), os.path.join(out, "vae_training.png")]
     width_figure(dec["found"], dec["exact"], dec["widths"]).savefig(files[0], dpi=110)
     remedies_figure({"linear VAE: active units": vae["curves"]},
-                    metric="active units").savefig(files[1], dpi=110)
+                    metric="active units", xlabel="training step").savefig(files[1], dpi=110)
     return files
 
 

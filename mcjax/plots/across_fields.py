@@ -45,7 +45,8 @@ def identity_figure(found: Mapping[str, tuple], exact, title: str = "") -> Figur
     return fig
 
 
-def remedies_figure(panels: Mapping[str, Mapping[str, tuple]], metric: str = "D2") -> Figure:
+def remedies_figure(panels: Mapping[str, Mapping[str, tuple]], metric: str = "D2",
+                    xlabel: str = "generation") -> Figure:
     """One panel per system: ``metric`` over generations, median over seeds with the
     interquartile band, one line per remedy. ``panels``: ``system -> remedy -> (steps, values
     [runs, T])``."""
@@ -58,7 +59,7 @@ def remedies_figure(panels: Mapping[str, Mapping[str, tuple]], metric: str = "D2
             (line,) = ax.plot(steps, med, lw=1.3, label=f"{remedy} ({v.shape[0]})",
                               gid=f"{system}/{remedy}")
             ax.fill_between(steps, q1, q3, color=line.get_color(), alpha=0.15)
-        ax.set(title=system, xlabel="generation", ylabel=f"{metric} (median, IQR band)")
+        ax.set(title=system, xlabel=xlabel, ylabel=f"{metric} (median, IQR band)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     return fig

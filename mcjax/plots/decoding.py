@@ -34,7 +34,9 @@ def width_figure(found: Mapping[str, Sequence[tuple]], exact: Mapping[str, Seque
                 ax.annotate(f"closed form: {name.split(' (')[0]}", (widths[-1], vals[-1]),
                             fontsize=7, ha="right", va="bottom")
         ax.axhline(topics, color="gray", lw=0.8, ls=":")
-        ax.set(xscale="log", xticks=list(widths), xticklabels=[str(w) for w in widths],
+        ax.set_xscale("log")
+        ax.minorticks_off()
+        ax.set(xticks=list(widths), xticklabels=[str(w) for w in widths],
                xlabel="width B (outputs)", title=conc, ylim=(0, topics + 0.3))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="center right")
