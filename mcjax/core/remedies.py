@@ -1,0 +1,171 @@
+"""Named remedies of any system, and the sweep's experiments built from them.
+
+A system lists its remedies as :class:`Remedy` values in a :class:`RemedyTable` over its static
+config class and its traced hyperparameter class. A spec ``NAME[:key=value,...]``
+(``mutation:mu=0.01``, ``sharing:sigma=0.05``) is parsed by :meth:`RemedyTable.parse`, applied to
+a base config by :meth:`RemedyTable.apply`; keys are the remedy's own parameter names or any
+hyperparameter field (traced: sweepable inside one program) or config field (static: one
+compilation per value). :func:`remedy_experiments` turns a spec's ``--remedy`` and ``--sweep``
+options into one :class:`~mcjax.core.sweep.Experiment` per remedy, as every non-GAN spec does.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import itertools
+from typing import Any, Callable, NamedTuple
+
+from mcjax._validation import ConfigError, check_choice
+
+__all__ = ["Remedy", "RemedyTable", "remedy_experiments"]
+
+
+class Remedy(NamedTuple):
+    """A named remedy (or force, decoder, niching method).
+
+    Attributes:
+      name: the name on the command line.
+      config: config fields it sets, ``((field, value), ...)`` (static).
+      hparams: hyperparameter defaults it sets, ``((field, value), ...)`` (traced).
+      params: its own parameter names, ``((alias, field), ...)``.
+      description: one line.
+      reference: where it and its closed form come from.
+    """
+
+    name: str
+    config: tuple
+    hparams: tuple
+    params: tuple
+    description: str
+    reference: str
+
+
+class RemedyTable:
+    """The remedies of one system (``system``: its ``--system`` name, for messages)."""
+
+    def __init__(self, system: str, remedies: list, config_cls: type, hparams_cls: type):
+        self.system = system
+        self.remedies = {r.name: r for r in remedies}
+        self.config_cls = config_cls
+        self.hparams_cls = hparams_cls
+        self._config_fields = {f.name for f in dataclasses.fields(config_cls)}
+
+    @property
+    def names(self) -> tuple:
+        return tuple(self.remedies)
+
+    def __getitem__(self, name: str) -> Remedy:
+        check_choice("remedy", name, self.remedies)
+        return self.remedies[name]
+
+    def resolve_key(self, remedy: Remedy, key: str) -> tuple[str, str]:
+        """``(kind, field)`` of a spec key: ``"traced"`` (a hyperparameter) or ``"static"`` (a
+        config field); an unknown key raises ``ConfigError`` listing the allowed ones."""
+        aliases = dict(remedy.params)
+        field = aliases.get(key, key)
+        if field in self.hparams_cls._fields:
+            return "traced", field
+        if field in self._config_fields:
+            return "static", field
+        allowed = list(aliases) + list(self.hparams_cls._fields) + sorted(self._config_fields)
+        close = difflib.get_close_matches(key, allowed, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"remedy {remedy.name!r} has no parameter {key!r}{hint}; its parameters: "
+                          f"{', '.join(aliases) or 'none of its own'}; also accepted: "
+                          f"{', '.join(self.hparams_cls._fields)} or a config field")
+
+    def convert(self, field: str, text: str) -> Any:
+        """``text`` as the type of ``field``'s default (a float for hyperparameters)."""
+        default = getattr(self.config_cls(), field, None) if field in self._config_fields else 0.0
+        try:
+            if isinstance(default, bool):
+                low = text.lower()
+                if low not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                    raise ValueError
+                return low in ("1", "true", "yes", "on")
+            if isinstance(default, int):
+                return int(text)
+            if isinstance(default, tuple):  # fitness=1+1.1+1
+                return tuple(float(v) for v in text.split("+"))
+            if isinstance(default, str):
+                return text
+            return float(text)
+        except ValueError:
+            raise ConfigError(f"{field} takes {type(default).__name__}, got {text!r}") from None
+
+    def parse(self, spec: str) -> tuple[str, dict[str, str]]:
+        """``"migration:m=0.05,demes=8"`` -> ``("migration", {"m": "0.05", "demes": "8"})``."""
+        name, _, rest = spec.partition(":")
+        check_choice("remedy", name, self.remedies)
+        values: dict[str, str] = {}
+        for item in rest.split(",") if rest else ():
+            key, eq, value = item.partition("=")
+            if not eq or not key or not value:
+                raise ConfigError(f"bad remedy parameter {item!r} in {spec!r}; expected key=value")
+            if key in values:
+                raise ConfigError(f"parameter {key!r} given twice in {spec!r}")
+            values[key] = value
+        return name, values
+
+    def apply(self, spec: str, base) -> tuple[Any, dict[str, Any]]:
+        """The remedy's config (``base`` changed) and hyperparameter values for ``spec`` (the
+        spec's values over the remedy's defaults)."""
+        name, values = self.parse(spec)
+        r = self.remedies[name]
+        changes, hparams = dict(r.config), dict(r.hparams)
+        for key, text in values.items():
+            kind, field = self.resolve_key(r, key)
+            (hparams if kind == "traced" else changes)[field] = self.convert(field, text)
+        return base.replace(**changes), hparams
+
+    def describe(self) -> str:
+        """Every remedy with its parameters, defaults and reference (``mcjax remedies --system``)."""
+        lines, base = [], self.config_cls()
+        for r in self.remedies.values():
+            cfg, hp = dict(r.config), dict(r.hparams)
+            params = []
+            for alias, field in r.params:
+                default = hp.get(field, cfg.get(field, getattr(base, field, None)))
+                kind = "sweepable" if field in self.hparams_cls._fields else "static"
+                params.append(f"{alias}={default} ({kind})")
+            lines.append(f"{r.name}\n    {r.description}\n    parameters: "
+                         f"{', '.join(params) or '-'}\n    reference: {r.reference}")
+        return "\n".join(lines)
+
+
+def remedy_experiments(table: RemedyTable, base, remedies: tuple, sweeps: tuple, seeds,
+                       make_hparams: Callable, stack_hparams: Callable) -> list:
+    """One :class:`~mcjax.core.sweep.Experiment` per remedy spec, its settings the product of the
+    ``KEY=V1,V2,...`` sweeps (each a traced field), on config ``base``.
+
+    ``make_hparams(config, **values)`` validates one setting; ``stack_hparams(list)`` stacks them.
+
+    Raises:
+      ConfigError: a bad value, naming it and the allowed ones.
+    """
+    from mcjax.core.sweep import Experiment
+    from mcjax.systems.gan.spec import parse_sweep, value_labels
+
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds <= 0:
+        raise ConfigError(f"--seeds must be a positive integer, got {seeds!r}")
+    if len(set(remedies)) != len(remedies):
+        raise ConfigError(f"--remedy lists a remedy twice: {list(remedies)}")
+    parsed = [parse_sweep(text) for text in sweeps]
+    exps = []
+    for spec in remedies:
+        cfg, hp = table.apply(spec, base)
+        remedy = table.remedies[table.parse(spec)[0]]
+        axes = []
+        for key, values in parsed:
+            kind, field = table.resolve_key(remedy, key)
+            if kind != "traced":
+                raise ConfigError(f"--sweep {key}: {field} is static (a shape or a branch: one "
+                                  f"compilation per value); give one --remedy per value instead, "
+                                  f"e.g. --remedy {remedy.name}:{key}={values[0]:g}")
+            axes.append([(field, key, v, t) for v, t in zip(values, value_labels(values))])
+        settings, labels = [], []
+        for combo in itertools.product(*axes):
+            settings.append(make_hparams(cfg, **{**hp, **{f: v for f, _, v, _ in combo}}))
+            labels.append(",".join(f"{key}={t}" for _, key, _, t in combo))
+        exps.append(Experiment(spec, cfg, stack_hparams(settings), tuple(labels)))
+    return exps
