@@ -187,7 +187,7 @@ def test_smc_sweep_table_and_resume(tmp_path, capsys):
     table = capsys.readouterr().out
     header = next(line for line in table.splitlines() if line.startswith("remedy"))
     assert [c.strip() for c in header.split(" | ")[1:]] == [
-        "D0", "D1", "D2", "ESS/N", "reverse KL", "log Zhat", "diverged"]
+        "D0", "D1", "D2", "ESS/N", "reverse KL", "log Zhat", "beta", "diverged"]
     result = SweepResult.load(str(out))
     assert result.table() in table and (out / "diversity.png").stat().st_size > 0
     assert result["resample-move"].history["D0"].shape == (2, 2, 2)  # settings, seeds, logs

@@ -41,14 +41,24 @@ class Remedy(NamedTuple):
 
 
 class RemedyTable:
-    """The remedies of one system (``system``: its ``--system`` name, for messages)."""
+    """The remedies of one system.
 
-    def __init__(self, system: str, remedies: list, config_cls: type, hparams_cls: type):
+    Args:
+      system: its ``--system`` name (for messages).
+      remedies: the :class:`Remedy` values, in listing order.
+      config_cls, hparams_cls: its static config dataclass and traced hyperparameter NamedTuple.
+      aliases: ``{alias: field}`` every remedy accepts (``lambda`` for ``diversity``).
+      fixed: config fields a key may not set (the one the remedy's name chooses).
+    """
+
+    def __init__(self, system: str, remedies: list, config_cls: type, hparams_cls: type,
+                 aliases: dict | None = None, fixed: tuple = ()):
         self.system = system
         self.remedies = {r.name: r for r in remedies}
         self.config_cls = config_cls
         self.hparams_cls = hparams_cls
-        self._config_fields = {f.name for f in dataclasses.fields(config_cls)}
+        self.aliases = dict(aliases or {})
+        self._config_fields = {f.name for f in dataclasses.fields(config_cls)} - set(fixed)
 
     @property
     def names(self) -> tuple:
@@ -61,7 +71,7 @@ class RemedyTable:
     def resolve_key(self, remedy: Remedy, key: str) -> tuple[str, str]:
         """``(kind, field)`` of a spec key: ``"traced"`` (a hyperparameter) or ``"static"`` (a
         config field); an unknown key raises ``ConfigError`` listing the allowed ones."""
-        aliases = dict(remedy.params)
+        aliases = {**self.aliases, **dict(remedy.params)}
         field = aliases.get(key, key)
         if field in self.hparams_cls._fields:
             return "traced", field
@@ -71,7 +81,7 @@ class RemedyTable:
         close = difflib.get_close_matches(key, allowed, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(f"remedy {remedy.name!r} has no parameter {key!r}{hint}; its parameters: "
-                          f"{', '.join(aliases) or 'none of its own'}; also accepted: "
+                          f"{', '.join(dict(remedy.params)) or 'none of its own'}; also accepted: "
                           f"{', '.join(self.hparams_cls._fields)} or a config field")
 
     def convert(self, field: str, text: str) -> Any:
@@ -112,6 +122,11 @@ class RemedyTable:
         spec's values over the remedy's defaults)."""
         name, values = self.parse(spec)
         r = self.remedies[name]
+        fields = {f.name for f in dataclasses.fields(type(base))}
+        missing = [f for f, _ in r.config if f not in fields]
+        if missing:
+            raise ConfigError(f"remedy {name!r} needs {', '.join(missing)}, which --system "
+                              f"{self.system} does not have")
         changes, hparams = dict(r.config), dict(r.hparams)
         for key, text in values.items():
             kind, field = self.resolve_key(r, key)
@@ -125,7 +140,8 @@ class RemedyTable:
             cfg, hp = dict(r.config), dict(r.hparams)
             params = []
             for alias, field in r.params:
-                default = hp.get(field, cfg.get(field, getattr(base, field, None)))
+                default = hp.get(field, cfg.get(field, getattr(
+                    self.hparams_cls() if field in self.hparams_cls._fields else base, field, None)))
                 kind = "sweepable" if field in self.hparams_cls._fields else "static"
                 params.append(f"{alias}={default} ({kind})")
             lines.append(f"{r.name}\n    {r.description}\n    parameters: "
@@ -134,11 +150,13 @@ class RemedyTable:
 
 
 def remedy_experiments(table: RemedyTable, base, remedies: tuple, sweeps: tuple, seeds,
-                       make_hparams: Callable, stack_hparams: Callable) -> list:
+                       make_hparams: Callable, stack_hparams: Callable,
+                       base_hparams: dict | None = None) -> list:
     """One :class:`~mcjax.core.sweep.Experiment` per remedy spec, its settings the product of the
     ``KEY=V1,V2,...`` sweeps (each a traced field), on config ``base``.
 
-    ``make_hparams(config, **values)`` validates one setting; ``stack_hparams(list)`` stacks them.
+    ``make_hparams(config, **values)`` validates one setting; ``stack_hparams(list)`` stacks them;
+    ``base_hparams`` are values that a remedy's and a sweep's override (the spec's own ``--lr``).
 
     Raises:
       ConfigError: a bad value, naming it and the allowed ones.
@@ -165,7 +183,8 @@ def remedy_experiments(table: RemedyTable, base, remedies: tuple, sweeps: tuple,
             axes.append([(field, key, v, t) for v, t in zip(values, value_labels(values))])
         settings, labels = [], []
         for combo in itertools.product(*axes):
-            settings.append(make_hparams(cfg, **{**hp, **{f: v for f, _, v, _ in combo}}))
+            values = {**(base_hparams or {}), **hp, **{f: v for f, _, v, _ in combo}}
+            settings.append(make_hparams(cfg, **values))
             labels.append(",".join(f"{key}={t}" for _, key, _, t in combo))
         exps.append(Experiment(spec, cfg, stack_hparams(settings), tuple(labels)))
     return exps

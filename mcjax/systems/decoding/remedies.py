@@ -8,33 +8,17 @@ inside one program) or ``DecodeConfig`` field (static: one compilation per value
 """
 from __future__ import annotations
 
-import dataclasses
-import difflib
-from typing import Any, NamedTuple
-
-from mcjax._validation import ConfigError, check_choice
+from mcjax.core.remedies import Remedy, RemedyTable
 from mcjax.systems.decoding.config import DecodeConfig, DecodeHParams
 
-__all__ = ["Decoder", "DECODE_REMEDIES", "parse_spec", "resolve_key", "apply_remedy",
-           "describe_remedies", "DEFAULT_DECODE_REMEDIES"]
+__all__ = ["Decoder", "DECODE_REMEDIES", "DECODE_TABLE", "parse_spec", "resolve_key",
+           "apply_remedy", "describe_remedies", "DEFAULT_DECODE_REMEDIES"]
 
 
-class Decoder(NamedTuple):
-    """A named decoder.
-
-    Attributes:
-      name: the name on the command line (``DecodeConfig.decoder``).
-      hparams: ``DecodeHParams`` defaults it sets (traced).
-      params: its own parameter names, ``((alias, field), ...)``.
-      description: one line.
-      reference: where it comes from.
-    """
-
-    name: str
-    hparams: tuple
-    params: tuple
-    description: str
-    reference: str
+def Decoder(name: str, hparams: tuple, params: tuple, description: str,  # noqa: N802
+            reference: str) -> Remedy:
+    """A named decoder: a :class:`~mcjax.core.remedies.Remedy` setting ``DecodeConfig.decoder``."""
+    return Remedy(name, (("decoder", name),), hparams, params, description, reference)
 
 
 _LIST = [
@@ -59,83 +43,12 @@ _LIST = [
             "Vijayakumar et al. 2018"),
 ]
 
-DECODE_REMEDIES: dict[str, Decoder] = {r.name: r for r in _LIST}
-DEFAULT_DECODE_REMEDIES = tuple(DECODE_REMEDIES)
-_CONFIG_FIELDS = {f.name: f for f in dataclasses.fields(DecodeConfig)}
-_ALIASES = {"lambda": "diversity"}  # accepted by every decoder (so --sweep lambda=... works)
-
-
-def resolve_key(remedy: Decoder, key: str) -> tuple[str, str]:
-    """``(kind, field)`` of a spec key: ``"traced"`` (a ``DecodeHParams`` field) or ``"static"``
-    (a ``DecodeConfig`` field); an unknown key raises ``ConfigError`` listing the allowed ones."""
-    aliases = {**_ALIASES, **dict(remedy.params)}
-    field = aliases.get(key, key)
-    if field in DecodeHParams._fields:
-        return "traced", field
-    if field in _CONFIG_FIELDS and field != "decoder":
-        return "static", field
-    allowed = list(aliases) + list(DecodeHParams._fields) + list(_CONFIG_FIELDS)
-    close = difflib.get_close_matches(key, allowed, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise ConfigError(f"remedy {remedy.name!r} has no parameter {key!r}{hint}; its parameters: "
-                      f"{', '.join(dict(remedy.params)) or 'none of its own'}; also accepted: "
-                      f"{', '.join(DecodeHParams._fields)} or a DecodeConfig field")
-
-
-def _convert(field: str, text: str) -> Any:
-    kind = _CONFIG_FIELDS[field].type if field in _CONFIG_FIELDS else "float"
-    try:
-        if kind in ("int", int):
-            return int(text)
-        if kind in ("str", str):
-            return text
-        return float(text)
-    except ValueError:
-        raise ConfigError(f"{field} takes {kind}, got {text!r}") from None
-
-
-def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
-    """``"diverse-beam:lambda=2"`` -> ``("diverse-beam", {"lambda": "2"})``."""
-    name, _, rest = spec.partition(":")
-    check_choice("remedy", name, DECODE_REMEDIES)
-    values: dict[str, str] = {}
-    for item in rest.split(",") if rest else ():
-        key, eq, value = item.partition("=")
-        if not eq or not key or not value:
-            raise ConfigError(f"bad remedy parameter {item!r} in {spec!r}; expected key=value")
-        if key in values:
-            raise ConfigError(f"parameter {key!r} given twice in {spec!r}")
-        values[key] = value
-    return name, values
-
-
-def apply_remedy(spec: str, base: DecodeConfig) -> tuple[DecodeConfig, dict[str, float]]:
-    """The decoder's ``DecodeConfig`` and ``DecodeHParams`` values for ``NAME[:key=value,...]``.
-
-    Example:
-      >>> cfg, hp = apply_remedy("diverse-beam:lambda=2", DecodeConfig())
-      >>> cfg.decoder, hp
-      ('diverse-beam', {'diversity': 2.0})
-    """
-    name, values = parse_spec(spec)
-    r = DECODE_REMEDIES[name]
-    changes, hparams = {"decoder": name}, dict(r.hparams)
-    for key, text in values.items():
-        kind, field = resolve_key(r, key)
-        (hparams if kind == "traced" else changes)[field] = _convert(field, text)
-    return base.replace(**changes), hparams
-
-
-def describe_remedies() -> str:
-    """Every decoder with its parameters, defaults and reference (``mcjax remedies --system
-    decoding``)."""
-    lines = []
-    for r in DECODE_REMEDIES.values():
-        params = []
-        for alias, field in r.params:
-            traced = field in DecodeHParams._fields
-            default = getattr(DecodeHParams() if traced else DecodeConfig(), field)
-            params.append(f"{alias}={default} ({'sweepable' if traced else 'static'})")
-        lines.append(f"{r.name}\n    {r.description}\n    parameters: {', '.join(params) or '-'}"
-                     f"\n    reference: {r.reference}")
-    return "\n".join(lines)
+DECODE_TABLE = RemedyTable("decoding", _LIST, DecodeConfig, DecodeHParams,
+                           aliases={"lambda": "diversity"},  # so --sweep lambda=... works
+                           fixed=("decoder",))
+DECODE_REMEDIES: dict[str, Remedy] = DECODE_TABLE.remedies
+DEFAULT_DECODE_REMEDIES = DECODE_TABLE.names
+parse_spec = DECODE_TABLE.parse
+resolve_key = DECODE_TABLE.resolve_key
+apply_remedy = DECODE_TABLE.apply
+describe_remedies = DECODE_TABLE.describe

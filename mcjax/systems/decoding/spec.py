@@ -3,13 +3,11 @@ value (its fields are the command's options)."""
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from typing import Any, ClassVar
 
 from mcjax._validation import ConfigError
 from mcjax.core.run import register_spec
 from mcjax.systems.decoding.remedies import DEFAULT_DECODE_REMEDIES
-from mcjax.systems.gan.spec import parse_sweep, value_labels
 
 __all__ = ["DecodeSpec"]
 
@@ -79,33 +77,9 @@ class DecodeSpec:
         Raises:
           ConfigError: a bad value, naming it and the allowed ones.
         """
-        from mcjax.core.sweep import Experiment
+        from mcjax.core.remedies import remedy_experiments
         from mcjax.systems.decoding.config import make_decode_hparams, stack_decode_hparams
-        from mcjax.systems.decoding.remedies import DECODE_REMEDIES, apply_remedy, parse_spec, resolve_key
+        from mcjax.systems.decoding.remedies import DECODE_TABLE
 
-        if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds <= 0:
-            raise ConfigError(f"--seeds must be a positive integer, got {self.seeds!r}")
-        if len(set(self.remedy)) != len(self.remedy):
-            raise ConfigError(f"--remedy lists a remedy twice: {list(self.remedy)}")
-        base = self.base_config()
-        sweeps = [parse_sweep(text) for text in self.sweep]
-        exps = []
-        for spec in self.remedy:
-            cfg, hp = apply_remedy(spec, base)
-            remedy = DECODE_REMEDIES[parse_spec(spec)[0]]
-            axes = []
-            for key, values in sweeps:
-                kind, field = resolve_key(remedy, key)
-                if kind != "traced":
-                    raise ConfigError(f"--sweep {key}: {field} is static (a shape or a branch: one "
-                                      f"compilation per value); give one --remedy per value instead, "
-                                      f"e.g. --remedy {remedy.name}:{key}={values[0]:g}")
-                axes.append([(field, key, v, t) for v, t in zip(values, value_labels(values))])
-            settings, labels = [], []
-            for combo in itertools.product(*axes):
-                values = {"concentration": self.concentration, "zipf": self.zipf, **hp,
-                          **{f: v for f, _, v, _ in combo}}
-                settings.append(make_decode_hparams(cfg, **values))
-                labels.append(",".join(f"{key}={t}" for _, key, _, t in combo))
-            exps.append(Experiment(spec, cfg, stack_decode_hparams(settings), tuple(labels)))
-        return exps
+        return remedy_experiments(DECODE_TABLE, self.base_config(), self.remedy, self.sweep,
+                                  self.seeds, make_decode_hparams, stack_decode_hparams)

@@ -78,7 +78,7 @@ class SMCConfig:
                   Column("ess_frac", "ESS/N", 3))
         if self.model == "tempered":
             return common + (Column("reverse_kl", "reverse KL", 3),
-                             Column("loglik_err", "log Zhat", 3))
+                             Column("loglik_err", "log Zhat", 3), Column("beta", "beta", 3))
         return common + (Column("loglik_err", "loglik err", 3),)
 
     @property

@@ -3,12 +3,10 @@ command's options)."""
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from typing import Any, ClassVar
 
 from mcjax._validation import ConfigError
 from mcjax.core.run import register_spec
-from mcjax.systems.gan.spec import parse_sweep, value_labels
 
 __all__ = ["MixVAESpec", "DEFAULT_MIX_REMEDIES"]
 
@@ -77,30 +75,11 @@ class MixVAESpec:
 
     def experiments(self) -> list:
         """One :class:`~mcjax.core.sweep.Experiment` per remedy; ``ConfigError`` on bad values."""
-        from mcjax.core.sweep import Experiment
-        from mcjax.systems.vae.mixture_config import MixVAEConfig, MixVAEHParams, make_mix_hparams, stack_mix_hparams
-        from mcjax.systems.vae.remedies import VAE_REMEDIES, apply_remedy, parse_spec, resolve_key
+        from mcjax.core.remedies import RemedyTable, remedy_experiments
+        from mcjax.systems.vae.mixture_config import (MixVAEConfig, MixVAEHParams, make_mix_hparams,
+                                                      stack_mix_hparams)
+        from mcjax.systems.vae.remedies import REMEDY_LIST
 
-        if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds <= 0:
-            raise ConfigError(f"--seeds must be a positive integer, got {self.seeds!r}")
-        if len(set(self.remedy)) != len(self.remedy):
-            raise ConfigError(f"--remedy lists a remedy twice: {list(self.remedy)}")
-        base = self.base_config()
-        sweeps = [parse_sweep(text) for text in self.sweep]
-        exps = []
-        for spec in self.remedy:
-            cfg, hp = apply_remedy(spec, base, MixVAEHParams)
-            remedy = VAE_REMEDIES[parse_spec(spec)[0]]
-            axes = []
-            for key, values in sweeps:
-                kind, field = resolve_key(remedy, key, MixVAEHParams, MixVAEConfig)
-                if kind != "traced":
-                    raise ConfigError(f"--sweep {key}: {field} is static (a shape or a branch: one "
-                                      f"compilation per value); give one --remedy per value instead")
-                axes.append([(field, key, v, t) for v, t in zip(values, value_labels(values))])
-            settings, labels = [], []
-            for combo in itertools.product(*axes):
-                settings.append(make_mix_hparams(cfg, **{"lr": self.lr, **hp, **{f: v for f, _, v, _ in combo}}))
-                labels.append(",".join(f"{key}={t}" for _, key, _, t in combo))
-            exps.append(Experiment(spec, cfg, stack_mix_hparams(settings), tuple(labels)))
-        return exps
+        table = RemedyTable("vae-mixture", REMEDY_LIST, MixVAEConfig, MixVAEHParams)
+        return remedy_experiments(table, self.base_config(), self.remedy, self.sweep, self.seeds,
+                                  make_mix_hparams, stack_mix_hparams, base_hparams={"lr": self.lr})

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from typing import Any, ClassVar
 
 from mcjax._validation import ConfigError
 from mcjax.core.run import register_spec
-from mcjax.systems.gan.spec import parse_sweep, value_labels
 from mcjax.systems.vae.remedies import DEFAULT_VAE_REMEDIES
 
 __all__ = ["VAESpec"]
@@ -85,37 +83,16 @@ class VAESpec:
                          steps=self.steps, log_every=self.log_every)
 
     def experiments(self) -> list:
-        """One :class:`~mcjax.core.sweep.Experiment` per remedy, its settings the product of the sweeps.
+        """One :class:`~mcjax.core.sweep.Experiment` per remedy, its settings the product of the
+        sweeps (``sigma2`` and ``lr`` give the base values a remedy or a sweep overrides).
 
         Raises:
           ConfigError: a bad value, naming it and the allowed ones.
         """
-        from mcjax.core.sweep import Experiment
+        from mcjax.core.remedies import remedy_experiments
         from mcjax.systems.vae.config import make_vae_hparams, stack_vae_hparams
-        from mcjax.systems.vae.remedies import VAE_REMEDIES, apply_remedy, parse_spec, resolve_key
+        from mcjax.systems.vae.remedies import VAE_TABLE
 
-        if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds <= 0:
-            raise ConfigError(f"--seeds must be a positive integer, got {self.seeds!r}")
-        if len(set(self.remedy)) != len(self.remedy):
-            raise ConfigError(f"--remedy lists a remedy twice: {list(self.remedy)}")
-        base = self.base_config()
-        sweeps = [parse_sweep(text) for text in self.sweep]
-        exps = []
-        for spec in self.remedy:
-            cfg, hp = apply_remedy(spec, base)
-            remedy = VAE_REMEDIES[parse_spec(spec)[0]]
-            axes = []
-            for key, values in sweeps:
-                kind, field = resolve_key(remedy, key)
-                if kind != "traced":
-                    raise ConfigError(f"--sweep {key}: {field} is static (a shape or a branch: one "
-                                      f"compilation per value); give one --remedy per value instead, "
-                                      f"e.g. --remedy {remedy.name}:{key}={values[0]:g}")
-                axes.append([(field, key, v, t) for v, t in zip(values, value_labels(values))])
-            settings, labels = [], []
-            for combo in itertools.product(*axes):
-                values = {"sigma2": self.sigma2, "lr": self.lr, **hp, **{f: v for f, _, v, _ in combo}}
-                settings.append(make_vae_hparams(cfg, **values))
-                labels.append(",".join(f"{key}={t}" for _, key, _, t in combo))
-            exps.append(Experiment(spec, cfg, stack_vae_hparams(settings), tuple(labels)))
-        return exps
+        return remedy_experiments(VAE_TABLE, self.base_config(), self.remedy, self.sweep,
+                                  self.seeds, make_vae_hparams, stack_vae_hparams,
+                                  base_hparams={"sigma2": self.sigma2, "lr": self.lr})
