@@ -28,6 +28,12 @@ from mcjax.systems.decoding.spec import DecodeSpec as DecodeSpec
 from mcjax.systems.ga.config import GAConfig as GAConfig
 from mcjax.systems.ga.config import GAHParams as GAHParams
 from mcjax.systems.ga.spec import GASpec as GASpec
+from mcjax.systems.recursive.config import RecursiveConfig as RecursiveConfig
+from mcjax.systems.recursive.config import RecursiveHParams as RecursiveHParams
+from mcjax.systems.recursive.spec import RecursiveSpec as RecursiveSpec
+from mcjax.systems.smc.config import SMCConfig as SMCConfig
+from mcjax.systems.smc.config import SMCHParams as SMCHParams
+from mcjax.systems.smc.spec import SMCSpec as SMCSpec
 from mcjax.systems.vae.config import VAEConfig as VAEConfig
 from mcjax.systems.vae.config import VAEHParams as VAEHParams
 from mcjax.systems.vae.spec import VAESpec as VAESpec

@@ -11,6 +11,7 @@ import jax
 import pytest
 
 from mcjax import DecodeSpec, GASpec, RunSpec, VAESpec, WFSpec
+from mcjax import RecursiveSpec, SMCSpec
 
 SPECS = {
     "gan": RunSpec(remedy=("gan", "r1"), seeds=2, steps=4, log_every=2, width=8, depth=1,
@@ -21,6 +22,12 @@ SPECS = {
     "ga": GASpec(seeds=2, generations=4, log_every=2, population=20),
     "decoding": DecodeSpec(seeds=2),
     "vae": VAESpec(seeds=2, steps=4, log_every=2),
+    "smc-tempered": SMCSpec(remedy=("adaptive", "stratified", "residual"), seeds=2, particles=8,
+                            steps=4, log_every=2),
+    "smc-filter": SMCSpec(model="filter", remedy=("multinomial",), seeds=2, particles=8, steps=4,
+                          log_every=2),
+    "recursive": RecursiveSpec(remedy=("none", "none:fit=weights", "real-mix:fit=gaussian"), seeds=2,
+                               generations=4, log_every=2, samples=16),
 }
 
 

@@ -19,7 +19,8 @@ __all__ = ["SystemEntry", "register_system", "systems", "get_system", "option_st
 
 DEFAULT_SYSTEM = "gan"
 BUILTIN = ("mcjax.systems.gan.cli", "mcjax.systems.wright_fisher.cli", "mcjax.systems.vae.cli",
-           "mcjax.systems.decoding.cli", "mcjax.systems.ga.cli")
+           "mcjax.systems.decoding.cli", "mcjax.systems.ga.cli", "mcjax.systems.smc.cli",
+           "mcjax.systems.recursive.cli")
 
 
 class SystemEntry(NamedTuple):
