@@ -1,5 +1,5 @@
-"""Collapse in systems that generate (issue 19): beam search and VAE posterior collapse, 64 seeds
-per setting, against their closed forms.
+"""Collapse in systems that generate (issue 19): beam search, VAE posterior collapse and model
+collapse under recursive training, 64 seeds per setting, against their closed forms.
 
 (1) **Decoding** (``--system decoding``): topics covered by B outputs of beam search, sampling,
 stochastic beam search and diverse beam search (G = B groups, lambda = 1 > log(pi_1 / pi_2))
@@ -12,14 +12,22 @@ on uniform chains covers 1 topic; B independent samples cover sum_k [1 - (1 - pi
 remedy's active units, KL and I(x; z) over training against the closed-form optimum of its
 objective (``mcjax.systems.vae.theory.optimum``: latent j active iff lambda_j > beta sigma^2).
 
+(3) **Recursive training** (``--system recursive``): an 8-mode 1-D mixture (spacing 10, std 1)
+refitted for 200 generations to M = 100 or 1000 samples of the previous model, with a share
+alpha = 0 or 0.1 of real data; modes alive D_0 for the EM and weights-only fits, and the closed
+forms: a Gaussian's (and EM's) variance sigma_0^2 ((M - 1) / M)^g, the weights' heterozygosity
+H_0 (1 - 1/M)^g (Wright-Fisher, alpha = 0) and its exact real-mix recursion (alpha = 0.1).
+
 Commands::
 
     python experiments/generation_collapse.py --out runs/generation_collapse   # ~5 min, 2 cores
     python experiments/generation_collapse.py --smoke --out /tmp/gen            # ~1 min
 
-Outputs in ``--out``: ``decoding.md`` / ``vae.md`` (the tables), ``generation_collapse.json``,
-``decoding_width.png`` (D_0 against B), ``vae_training.png`` (active units over training), and
-the sweep folders (``mcjax show`` reads them).
+Outputs in ``--out``: ``decoding.md`` / ``vae.md`` / ``recursive_modes.md`` /
+``recursive_closed_forms.md`` (the tables), ``generation_collapse.json``, ``decoding_width.png``
+(D_0 against B), ``vae_training.png`` (active units over training),
+``generation_recursive.png`` (D_0 over generations), and the sweep folders (``mcjax show`` reads
+them).
 """
 from __future__ import annotations
 
@@ -30,16 +38,19 @@ import time
 
 import numpy as np
 
-from mcjax import ConfigError, DecodeSpec, VAESpec, run
+from mcjax import ConfigError, DecodeSpec, RecursiveSpec, VAESpec, run
 from mcjax.core.tables import render_table
 from mcjax.systems.decoding.theory import expected_topics_covered, zipf_probs
+from mcjax.systems.recursive import theory as rec_theory
 from mcjax.systems.vae import theory as vae_theory
 
 WIDTHS = (1, 2, 4, 8)
 DECODERS = ("beam", "sample", "stochastic-beam", "diverse-beam")
 CONCENTRATIONS = (0.0, 8.0)
 VOCAB, TOPICS, LENGTH = 6, 4, 4
-SMOKE = dict(seeds=8, widths=(1, 4), vae_steps=300)
+RECURSIVE = dict(generations=200, log_every=10, samples=(100, 1000), alpha=0.1, at=(50, 100, 200))
+SMOKE = dict(seeds=8, widths=(1, 4), vae_steps=300,
+             recursive=dict(generations=20, log_every=10, samples=(20, 100), alpha=0.1, at=(10, 20)))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,6 +103,70 @@ def vae_part(seeds: int, out: str, steps: int | None) -> dict:
     return {"rows": rows, "curves": curves, "exact": exact}
 
 
+def _mean_se(values: np.ndarray) -> tuple[float, float]:
+    v = np.asarray(values, np.float64)
+    return float(v.mean()), float(v.std(ddof=1) / np.sqrt(v.shape[0]))
+
+
+def recursive_part(seeds: int, out: str, opts: dict) -> dict:
+    """Recursive training of an 8-mode mixture (spacing 10, std 1), alpha in {0, alpha} x M in
+    ``samples``, one sweep per fit (``em``, ``weights``, ``gaussian``): D_0 over generations per
+    setting, and the measured variance and heterozygosity at generations ``at`` beside their
+    closed forms."""
+    m_small, m_large = opts["samples"]
+    curves, modes, closed = {}, {}, []
+    for fit in ("em", "weights", "gaussian"):
+        spec = RecursiveSpec(remedy=("none", f"real-mix:alpha={opts['alpha']:g}"), fit=fit,
+                             seeds=seeds, generations=opts["generations"],
+                             log_every=opts["log_every"], sweep=(f"samples={m_small},{m_large}",))
+        result = run(spec, os.path.join(out, f"recursive-{fit}"), overwrite=True, progress=False,
+                     figures=False).result
+        cfg = result.groups[0].config
+        var0 = rec_theory.mixture_variance(cfg.true_weights(), cfg.true_means(),
+                                           [cfg.std**2] * cfg.modes)
+        steps = np.asarray(result.groups[0].log_steps)
+        idx = [int(np.flatnonzero(steps == g)[0]) for g in opts["at"]]
+        for g, alpha in zip(result.groups, (0.0, opts["alpha"])):
+            for s, m in enumerate((m_small, m_large)):
+                name = f"{fit}, alpha = {alpha:g}, M = {m}"
+                h = {k: np.asarray(v)[s] for k, v in g.history.items()}  # [seeds, logs]
+                if fit != "gaussian":
+                    curves.setdefault(f"{fit} fit", {})[f"alpha={alpha:g}, M={m}"] = (steps, h["D0"])
+                    modes[name] = [_mean_se(h["D0"][:, i]) for i in idx] + [
+                        (float(np.median(h["D0"][:, -1])), float(np.mean(h["D0"][:, -1] == cfg.modes)))]
+                if alpha == 0 and fit != "weights":
+                    exact = rec_theory.variance_decay(1.0, m, opts["at"])
+                    closed.append((f"{fit}: variance / sigma_0^2, M = {m}",
+                                   [_mean_se(h["variance"][:, i] / var0) for i in idx], list(exact)))
+                if fit == "weights":
+                    h0 = 1.0 - np.sum(cfg.true_weights() ** 2)
+                    exact = (rec_theory.heterozygosity_decay(h0, m, opts["at"]) if alpha == 0 else
+                             1.0 - rec_theory.real_mix_homozygosity(
+                                 m, alpha, cfg.true_weights(), max(opts["at"]), 1.0 - h0)[
+                                     np.asarray(opts["at"]) - 1])
+                    closed.append((f"weights: H, alpha = {alpha:g}, M = {m}",
+                                   [_mean_se(h["heterozygosity"][:, i]) for i in idx], list(exact)))
+    return {"modes": modes, "closed": closed, "curves": curves, "at": list(opts["at"]),
+            "var0": var0}
+
+
+def render_recursive_modes(rec: dict, fmt: str = "text") -> str:
+    head = ["fit, alpha, M"] + [f"g = {g}" for g in rec["at"]] + ["final: median, all 8 alive"]
+    lines = [[name] + [f"{mean:.2f} +- {se:.2f}" for mean, se in vals[:-1]]
+             + [f"{vals[-1][0]:.0f}, {100 * vals[-1][1]:.0f} %"] for name, vals in rec["modes"].items()]
+    return render_table(head, lines, fmt=fmt, footer="modes alive D_0 of 8 (the components fitting "
+                        "a mode weigh >= 1e-4): mean +- SE over seeds")
+
+
+def render_recursive_closed(rec: dict, fmt: str = "text") -> str:
+    head = ["quantity"] + [f"g = {g}: measured / exact" for g in rec["at"]]
+    lines = [[name] + [f"{mean:.4f} +- {se:.4f} / {ex:.4f}" for (mean, se), ex in zip(vals, exact)]
+             for name, vals, exact in rec["closed"]]
+    return render_table(head, lines, fmt=fmt, footer="mean +- SE over seeds; exact: sigma_0^2 "
+                        "((M - 1) / M)^g, H_0 (1 - 1/M)^g, and the real-mix recursion of "
+                        "mcjax.systems.recursive.theory.real_mix_homozygosity")
+
+
 def render_decoding(dec: dict, fmt: str = "text") -> str:
     head = ["decoder"] + [f"B = {w}" for w in dec["widths"]]
     lines = [[name] + [f"{m:.0f} ({mean:.2f} +- {se:.2f})" for _, m, mean, se in vals]
@@ -111,14 +186,16 @@ def render_vae(vae: dict, fmt: str = "text") -> str:
                         footer="median over seeds at the last step")
 
 
-def _figures(dec: dict, vae: dict, out: str) -> list[str]:
+def _figures(dec: dict, vae: dict, rec: dict, out: str) -> list[str]:
     from mcjax.plots.across_fields import remedies_figure
     from mcjax.plots.decoding import width_figure
 
-    files = [os.path.join(out, "decoding_width.png"), os.path.join(out, "vae_training.png")]
+    files = [os.path.join(out, name) for name in ("decoding_width.png", "vae_training.png",
+                                                  "generation_recursive.png")]
     width_figure(dec["found"], dec["exact"], dec["widths"]).savefig(files[0], dpi=110)
     remedies_figure({"linear VAE: active units": vae["curves"]},
                     metric="active units", xlabel="training step").savefig(files[1], dpi=110)
+    remedies_figure(rec["curves"], metric="D0 modes alive").savefig(files[2], dpi=110)
     return files
 
 
@@ -133,20 +210,27 @@ def main(argv=None) -> dict:
         os.makedirs(args.out, exist_ok=True)
         dec = decoding_part(seeds, SMOKE["widths"] if args.smoke else WIDTHS, args.out)
         vae = vae_part(seeds, args.out, SMOKE["vae_steps"] if args.smoke else None)
+        rec = recursive_part(seeds, args.out, SMOKE["recursive"] if args.smoke else RECURSIVE)
     except (ConfigError, OSError) as e:
         p.error(str(e))
-    tables = {"decoding": render_decoding(dec), "vae": render_vae(vae)}
-    print(tables["decoding"] + "\n\n" + tables["vae"])
-    for name, render, part in (("decoding", render_decoding, dec), ("vae", render_vae, vae)):
+    parts = (("decoding", render_decoding, dec), ("vae", render_vae, vae),
+             ("recursive_modes", render_recursive_modes, rec),
+             ("recursive_closed_forms", render_recursive_closed, rec))
+    tables = {name: render(part) for name, render, part in parts}
+    print("\n\n".join(tables.values()))
+    for name, render, part in parts:
         with open(os.path.join(args.out, f"{name}.md"), "w") as f:
             f.write(render(part, "markdown") + "\n")
     with open(os.path.join(args.out, "generation_collapse.json"), "w") as f:
         json.dump({"decoding": {k: v for k, v in dec.items()},
-                   "vae": {"rows": vae["rows"], "exact": vae["exact"]}}, f, indent=1, default=float)
-    figures = [] if args.no_figures else _figures(dec, vae, args.out)
+                   "vae": {"rows": vae["rows"], "exact": vae["exact"]},
+                   "recursive": {k: v for k, v in rec.items() if k != "curves"}},
+                  f, indent=1, default=float)
+    figures = [] if args.no_figures else _figures(dec, vae, rec, args.out)
     wall = time.perf_counter() - t0
     print(f"wall {wall:.0f} s; outputs in {args.out}")
-    return {"decoding": dec, "vae": vae, "tables": tables, "figures": figures, "wall_s": wall}
+    return {"decoding": dec, "vae": vae, "recursive": rec, "tables": tables, "figures": figures,
+            "wall_s": wall}
 
 
 if __name__ == "__main__":

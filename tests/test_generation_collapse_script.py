@@ -1,5 +1,5 @@
-"""experiments/generation_collapse.py at its smoke size: decoding against beam width and the
-linear VAE's remedies, with their closed forms."""
+"""experiments/generation_collapse.py at its smoke size: decoding against beam width, the
+linear VAE's remedies and recursive training, with their closed forms."""
 import os
 import sys
 
@@ -30,8 +30,14 @@ def test_smoke_tables_and_closed_forms(tmp_path):
     assert rows["vae"]["active"] == 2 and rows["beta"]["active"] == 3  # lambda_j > beta sigma^2
     assert rows["free-bits"]["active"] == 4  # every latent held at its KL floor
     assert out["vae"]["exact"]["vae"][0] == 2 and out["vae"]["exact"]["beta (0.4)"][0] == 3
-    assert sorted(os.path.basename(f) for f in out["figures"]) == ["decoding_width.png",
-                                                                   "vae_training.png"]
+    closed = {name: exact for name, _, exact in out["recursive"]["closed"]}
+    assert closed["gaussian: variance / sigma_0^2, M = 20"] == pytest.approx([0.95**10, 0.95**20])
+    assert closed["weights: H, alpha = 0, M = 20"] == pytest.approx([0.875 * 0.95**10, 0.875 * 0.95**20])
+    modes = out["recursive"]["modes"]
+    assert modes["weights, alpha = 0, M = 20"][-1][0] < 8  # M = 20: modes lost by generation 20
+    assert modes["weights, alpha = 0.1, M = 100"][-1][1] == 1.0  # 10 real points a generation
+    assert sorted(os.path.basename(f) for f in out["figures"]) == [
+        "decoding_width.png", "generation_recursive.png", "vae_training.png"]
 
 
 def test_bad_seeds_is_a_one_line_error(tmp_path, capsys):

@@ -95,7 +95,7 @@ def test_weights_refit_is_wright_fisher_and_real_data_keep_every_mode():
     mode k fixes with probability w_k (its starting share). alpha = 0.2: the exact recursion of
     E sum w^2 (:func:`~mcjax.systems.recursive.theory.real_mix_homozygosity`) and E w_t = w_true."""
     cfg, u = WEIGHTS, WEIGHTS.true_weights()
-    drift, mixed = simulate(cfg, [(dict(samples=10), 3000), (dict(samples=20, alpha=0.2), 1500)])
+    drift, mixed = simulate(cfg, [(dict(samples=10), 2000), (dict(samples=20, alpha=0.2), 1000)])
     t = drift["step"][0]
     h0 = 1.0 - np.sum(u**2)
     early = t <= 40  # later E H_t < 0.01 rests on a few unfixed runs: the SE is unreliable
@@ -121,20 +121,28 @@ def test_weights_refit_is_wright_fisher_and_real_data_keep_every_mode():
 
 
 def test_model_stats_against_numpy():
-    from scipy.stats import norm
-
-    cfg = RecursiveConfig(modes=3, spacing=4.0, weights=(1.0, 1.0, 2.0))
-    model = Mixture(jnp.array([0.5, 0.5, 0.0]), jnp.array([-4.0, 1.0, 4.0]), jnp.array([1.0, 4.0, 1.0]))
-    st = jax.jit(lambda mix: model_stats(cfg, mix))(model)
-    edges = np.array([-np.inf, -2.0, 2.0, np.inf])
-    q = sum(w * np.diff(norm.cdf(edges, m, np.sqrt(v))) for w, m, v in zip(*map(np.asarray, model)))
-    np.testing.assert_allclose(np.asarray(st["mass"]), q, rtol=1e-5)
-    u = np.array([0.25, 0.25, 0.5])
-    np.testing.assert_allclose(float(st["reverse_kl"]), np.sum(q * np.log(q / u)), rtol=1e-4)
-    np.testing.assert_allclose(float(st["D2"]), 1 / np.sum(q**2), rtol=1e-5)
-    assert float(st["D0"]) == 3 and float(st["heterozygosity"]) == pytest.approx(0.5)
-    # mean -1.5: 0.5 (1 + 2.5^2) + 0.5 (4 + 2.5^2)
-    assert float(st["variance"]) == pytest.approx(0.5 * (1 + 6.25) + 0.5 * (4 + 6.25), rel=1e-6)
+    """Component 0 fits mode 0 (mean 1 away, std 1), component 1 is too broad (std 4 > 3) to fit
+    any, component 2 fits mode 2 (mean 2.5 away, std 2)."""
+    cfg = RecursiveConfig(modes=3, spacing=10.0, weights=(1.0, 1.0, 2.0))
+    model = Mixture(jnp.array([0.5, 0.3, 0.2]), jnp.array([-9.0, 1.0, 12.5]), jnp.array([1.0, 16.0, 4.0]))
+    stats = jax.jit(lambda mix: model_stats(cfg, mix))
+    st = stats(model)
+    np.testing.assert_allclose(np.asarray(st["mass"]), [0.5, 0.0, 0.2], rtol=1e-6)
+    p, u = np.array([5 / 7, 0.0, 2 / 7]), np.array([0.25, 0.25, 0.5])
+    assert float(st["D0"]) == 2 and float(st["modes_lost"]) == 1
+    np.testing.assert_allclose(float(st["D2"]), 1 / np.sum(p**2), rtol=1e-5)
+    np.testing.assert_allclose(float(st["D1"]), np.exp(-np.sum(p[p > 0] * np.log(p[p > 0]))), rtol=1e-5)
+    kl = np.sum(p[p > 0] * np.log(p[p > 0] / u[p > 0]))
+    np.testing.assert_allclose(float(st["reverse_kl"]), kl, rtol=1e-5)
+    assert float(st["fitted"]) == pytest.approx(0.7) and float(st["heterozygosity"]) == pytest.approx(0.62)
+    w, m, v = (np.asarray(a, np.float64) for a in model)
+    exact = np.sum(w * (v + (m - np.sum(w * m)) ** 2))
+    assert float(st["variance"]) == pytest.approx(exact, rel=1e-6)
+    assert theory.mixture_variance(w, m, v) == pytest.approx(exact, rel=1e-7)  # float32 w
+    # one broad Gaussian over the modes fits none: no mode alive, KL as if all on mode 0
+    blob = stats(Mixture(jnp.array([1.0, 0.0, 0.0]), jnp.zeros(3), jnp.full((3,), 100.0)))
+    assert float(blob["D0"]) == 0 and float(blob["fitted"]) == 0
+    assert float(blob["reverse_kl"]) == pytest.approx(np.log(4), rel=1e-6)
 
 
 def test_changing_alpha_and_m_does_not_recompile():
@@ -199,7 +207,8 @@ def test_cli_sweep_table_figures_and_listings(tmp_path, capsys):
     table = capsys.readouterr().out
     cells = {line.split(" | ")[0].strip(): [c.strip() for c in line.split(" | ")[1:]]
              for line in table.splitlines() if " | " in line}
-    assert cells["remedy"] == ["D0 modes", "D1", "D2", "reverse KL", "H (weights)", "variance",
+    assert cells["remedy"] == ["D0 modes", "D1", "D2", "reverse KL", "H (weights)",
+                               "fitted share", "variance",
                                "modes lost", "first loss gen.", "diverged"]
     assert set(cells) >= {"none[samples=20]", "none[samples=200]", "real-mix:alpha=0.5[samples=200]"}
     assert cells["real-mix:alpha=0.5[samples=200]"][0] == "4.0 (4.0-4.0) of 4"  # 100 real points

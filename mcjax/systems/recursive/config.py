@@ -58,7 +58,9 @@ class RecursiveConfig:
         uses the first ``M <= capacity`` of them.
       em_iters: EM iterations per generation (``fit = "em"``).
       var_floor: added to every EM variance (keeps a component fitted to one point finite).
-      min_mass: a true mode holding less of the model's mass than this is lost (``D_0``).
+      min_mass: a true mode whose fitting components weigh less than this is lost (``D_0``;
+        ``1e-4``: a weights-only fit of up to ``M = 10^4`` samples never rounds a drawn mode
+        away).
       steps: generations of one run.
       log_every: generations between logged measurements; divides ``steps``.
       eval_samples: samples of the final model kept per run.
@@ -71,6 +73,7 @@ class RecursiveConfig:
         Column("D2", "D2", 2),
         Column("reverse_kl", "reverse KL", 3),
         Column("heterozygosity", "H (weights)", 3),
+        Column("fitted", "fitted share", 3),
         Column("variance", "variance", 1),
         Column("modes_lost", "modes lost", 1),
         Column("first_loss_gen", "first loss gen.", 0, "when"),
@@ -84,7 +87,7 @@ class RecursiveConfig:
     capacity: int = 100
     em_iters: int = 10
     var_floor: float = 1e-4
-    min_mass: float = 1e-5
+    min_mass: float = 1e-4
     steps: int = 100
     log_every: int = 5
     eval_samples: int = 64

@@ -11,18 +11,21 @@ One generation:
 2. **Fit** (``RecursiveConfig.fit``). ``em``: ``em_iters`` EM iterations from the current model,
    responsibilities ``r_ij ~ w_j N(x_i; m_j, v_j)``, then ``w_j = N_j / M``, ``m_j = sum_i r_ij
    x_i / N_j``, ``v_j = sum_i r_ij (x_i - m_j)^2 / N_j + var_floor`` (``N_j = sum_i r_ij``; a
-   component with ``N_j = 0`` keeps its mean and variance, at weight 0). An M-step leaves the
-   mixture's mean and variance equal to the sample's (maximum-likelihood) mean and variance, up
-   to ``var_floor``. ``weights``: ``w_k = (points drawn from component k) / M`` with means and
+   component with ``N_j = 0`` keeps its mean and variance, at weight 0, and never takes a point
+   again: warm-started EM cannot bring a lost mode back, and real points of a lost mode widen
+   the neighbouring components instead). An M-step leaves the mixture's mean and variance equal
+   to the sample's (maximum-likelihood) mean and variance, up to ``var_floor``. ``weights``: ``w_k = (points drawn from component k) / M`` with means and
    variances kept: ``M w ~ Multinomial(M, (1 - a) w + a w_true)``, ``a = round(alpha M) / M``,
    Wright-Fisher drift with ``N = M``. ``gaussian``: one Gaussian (component 0, weight 1) with
    the sample's mean and maximum-likelihood variance ``(1/M) sum (x_i - xbar)^2``.
 
-Measured (:func:`model_stats`) on the model's mass per true mode, ``q_k = P_model(x nearest to
-true mean k)`` (exact, from normal CDFs between the midpoints of the true means): modes with
-``q_k >= min_mass`` are alive; the Hill numbers ``D_0, D_1, D_2`` of the alive ``q``, ``modes_lost
-= K - D_0``, the reverse KL ``sum_k q_k log(q_k / w_true_k)``, the fitted weights'
-heterozygosity ``H = 1 - sum_j w_j^2`` (Wright-Fisher's) and the model's variance.
+Measured (:func:`model_stats`) on the mass of each true mode, ``q_k``: the weight of the
+components that fit mode ``k`` (mean within 3 true standard deviations of ``mu_k``, standard
+deviation at most 3 true ones; with ``fit = "weights"`` exactly ``w_k``, and one Gaussian spread
+over the modes fits none). Modes with ``q_k >= min_mass`` are alive: the Hill numbers ``D_0, D_1,
+D_2`` of the alive ``q``, ``modes_lost = K - D_0``, the share ``sum_k q_k`` of the model that fits
+a mode, the reverse KL ``sum_k p_k log(p_k / w_true_k)`` of ``p = q / sum q``, the fitted
+weights' heterozygosity ``H = 1 - sum_j w_j^2`` (Wright-Fisher's) and the model's variance.
 
 Keys: ``init`` keeps the run's key; generation ``t`` draws with ``fold_in(key, t)``, so a run is
 the same whether advanced in one call or in chunks.
@@ -39,7 +42,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import logsumexp, ndtr
+from jax.scipy.special import logsumexp
 
 from mcjax.core.system import System
 from mcjax.metrics.modes import hill_numbers
@@ -148,14 +151,15 @@ def fit_em(config: RecursiveConfig, model: Mixture, x: jax.Array, c: jax.Array) 
 
 
 def mode_mass(config: RecursiveConfig, model: Mixture) -> jax.Array:
-    """``[K]``: the model's mass nearest to each true mean (the cells between the midpoints of
-    the true means), exact from normal CDFs."""
-    mu = config.true_means()
-    mids = (mu[1:] + mu[:-1]) / 2
-    edges = jnp.concatenate([jnp.full((1,), -jnp.inf), jnp.asarray(mids, jnp.float32),
-                             jnp.full((1,), jnp.inf)])
-    cdf = ndtr((edges[None, :] - model.means[:, None]) / jnp.sqrt(model.variances)[:, None])
-    return jnp.clip(model.weights @ (cdf[:, 1:] - cdf[:, :-1]), 0.0, 1.0)
+    """``[K]``: the weight of the components that fit each true mode. Component ``j`` fits the
+    true mode ``k`` nearest its mean when its mean is within 3 true standard deviations of
+    ``mu_k`` and its standard deviation at most 3 true ones (the high-quality rule of the GAN
+    metrics applied to components): a broad component spread over several modes fits none."""
+    mu = jnp.asarray(config.true_means(), jnp.float32)
+    dist = jnp.abs(model.means[:, None] - mu[None, :])  # [components, modes]
+    nearest = jax.nn.one_hot(jnp.argmin(dist, axis=1), config.modes, dtype=jnp.float32)
+    fits = (jnp.min(dist, axis=1) <= 3 * config.std) & (model.variances <= 9 * config.std**2)
+    return jnp.where(fits, model.weights, 0.0) @ nearest
 
 
 def model_stats(config: RecursiveConfig, model: Mixture) -> dict[str, jax.Array]:
@@ -163,17 +167,24 @@ def model_stats(config: RecursiveConfig, model: Mixture) -> dict[str, jax.Array]
 
     Returns:
       ``D0``, ``D1``, ``D2`` (Hill numbers of the alive mode masses), ``modes_lost``,
-      ``reverse_kl`` (nats), ``heterozygosity`` (of the fitted weights), ``variance`` (the
-      model's), ``mass [K]`` and ``weights [K]``.
+      ``fitted`` (the weight of components that fit a mode: 1 at generation 0), ``reverse_kl``
+      (nats, of the mode masses normalised; a model fitting no mode counts as all on mode 0, as
+      the GAN metrics count a generator with no high-quality sample), ``heterozygosity`` (of the
+      fitted weights), ``variance`` (the model's), ``mass [K]`` and ``weights [K]``.
     """
     q = mode_mass(config, model)
-    d = hill_numbers(jnp.where(q >= config.min_mass, q, 0.0))
+    alive = jnp.where(q >= config.min_mass, q, 0.0)
+    d = hill_numbers(alive)
+    total = jnp.sum(alive)
+    p = jnp.where(total > 0, alive / jnp.where(total > 0, total, 1.0),
+                  (jnp.arange(config.modes) == 0).astype(jnp.float32))
     w_true = jnp.asarray(config.true_weights(), jnp.float32)
-    kl = jnp.sum(jnp.where(q > 0, q * (jnp.log(jnp.where(q > 0, q, 1.0)) - jnp.log(w_true)), 0.0))
+    kl = jnp.sum(jnp.where(p > 0, p * (jnp.log(jnp.where(p > 0, p, 1.0)) - jnp.log(w_true)), 0.0))
     w, m, v = model
     mean = jnp.sum(w * m)
     return {"D0": d[0], "D1": d[1], "D2": d[2], "modes_lost": config.modes - d[0],
-            "reverse_kl": jnp.maximum(kl, 0.0), "heterozygosity": 1.0 - jnp.sum(w * w),
+            "fitted": jnp.sum(q), "reverse_kl": jnp.maximum(kl, 0.0),
+            "heterozygosity": 1.0 - jnp.sum(w * w),
             "variance": jnp.sum(w * (v + (m - mean) ** 2)), "mass": q, "weights": w}
 
 

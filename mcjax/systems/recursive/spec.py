@@ -3,13 +3,12 @@ serialisable value (its fields are the command's options)."""
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 from typing import Any, ClassVar
 
 from mcjax._validation import ConfigError
 from mcjax.core.run import register_spec
-from mcjax.systems.gan.spec import parse_sweep, value_labels
+from mcjax.systems.gan.spec import parse_sweep
 from mcjax.systems.recursive.remedies import DEFAULT_RECURSIVE_REMEDIES
 
 __all__ = ["RecursiveSpec"]
@@ -27,8 +26,8 @@ class RecursiveSpec:
         inside each program (their product).
       fit, modes, spacing, std, weights, generations, log_every, em_iters: the base
         ``RecursiveConfig`` (``generations`` is its ``steps``) that each remedy changes.
-      samples: ``M``, samples per generation (a remedy's or a sweep's values win); each
-        program's ``capacity`` is the largest ``M`` it runs.
+      samples: ``M``, samples per generation (a remedy's or a sweep's values win); every
+        program's ``capacity`` is the largest ``M`` of the sweep.
       seeds: seeds ``0..seeds-1`` per setting.
     """
 
@@ -84,43 +83,35 @@ class RecursiveSpec:
                                em_iters=self.em_iters, steps=self.generations,
                                log_every=self.log_every)
 
+    def _capacity(self) -> int:
+        """The largest ``M`` any setting runs: ``samples``, a remedy's or a sweep's."""
+        from mcjax.systems.recursive.remedies import RECURSIVE_REMEDIES as table
+
+        base = self.base_config()
+        largest = [float(self.samples)]
+        for spec in self.remedy:
+            largest.append(float(table.apply(spec, base)[1].get("samples", self.samples)))
+            remedy = table[table.parse(spec)[0]]
+            for key, values in map(parse_sweep, self.sweep):
+                if table.resolve_key(remedy, key) == ("traced", "samples"):
+                    largest += values
+        top = max(largest)
+        return max(self.samples, math.ceil(top)) if math.isfinite(top) else self.samples
+
     def experiments(self) -> list:
         """One :class:`~mcjax.core.sweep.Experiment` per remedy, its settings the product of the
-        sweeps; each program draws as many points a generation as its largest ``M``.
+        sweeps; every program draws as many points a generation as the largest ``M``.
 
         Raises:
           ConfigError: a bad value, naming it and the allowed ones.
         """
-        from mcjax.core.sweep import Experiment
+        from mcjax.core.remedies import remedy_experiments
         from mcjax.systems.recursive.config import make_recursive_hparams, stack_recursive_hparams
-        from mcjax.systems.recursive.remedies import (RECURSIVE_REMEDIES, apply_remedy, parse_spec,
-                                                      resolve_key)
+        from mcjax.systems.recursive.remedies import RECURSIVE_REMEDIES
 
-        if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds <= 0:
-            raise ConfigError(f"--seeds must be a positive integer, got {self.seeds!r}")
-        if len(set(self.remedy)) != len(self.remedy):
-            raise ConfigError(f"--remedy lists a remedy twice: {list(self.remedy)}")
-        base = self.base_config()
-        sweeps = [parse_sweep(text) for text in self.sweep]
-        exps = []
-        for spec in self.remedy:
-            cfg, hp = apply_remedy(spec, base)
-            remedy = RECURSIVE_REMEDIES[parse_spec(spec)[0]]
-            axes = []
-            for key, values in sweeps:
-                kind, field = resolve_key(remedy, key)
-                if kind != "traced":
-                    raise ConfigError(f"--sweep {key}: {field} is static (a shape or a branch: one "
-                                      f"compilation per value); give one --remedy per value instead, "
-                                      f"e.g. --remedy {remedy.name}:{key}={values[0]:g}")
-                axes.append([(field, key, v, t) for v, t in zip(values, value_labels(values))])
-            combos = [{f: v for f, _, v, _ in combo} for combo in itertools.product(*axes)]
-            values = [{"samples": self.samples, **hp, **c} for c in combos]
-            largest = max(v["samples"] for v in values)
-            if math.isfinite(largest) and largest > cfg.capacity:
-                cfg = cfg.replace(capacity=math.ceil(largest))
-            settings = [make_recursive_hparams(cfg, **v) for v in values]
-            labels = [",".join(f"{key}={t}" for _, key, _, t in combo)
-                      for combo in itertools.product(*axes)]
-            exps.append(Experiment(spec, cfg, stack_recursive_hparams(settings), tuple(labels)))
-        return exps
+        def make(cfg, **values):
+            return make_recursive_hparams(cfg, **{"samples": self.samples, **values})
+
+        base = self.base_config().replace(capacity=self._capacity())
+        return remedy_experiments(RECURSIVE_REMEDIES, base, self.remedy, self.sweep, self.seeds,
+                                  make, stack_recursive_hparams)
