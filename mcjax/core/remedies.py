@@ -15,9 +15,38 @@ import difflib
 import itertools
 from typing import Any, Callable, NamedTuple
 
+import numpy as np
+
 from mcjax._validation import ConfigError, check_choice
 
-__all__ = ["Remedy", "RemedyTable", "remedy_experiments"]
+__all__ = ["Remedy", "RemedyTable", "remedy_experiments", "parse_sweep", "value_labels"]
+
+
+def parse_sweep(text: str) -> tuple[str, list[float]]:
+    """``"weight=0.01,0.1,1"`` -> ``("weight", [0.01, 0.1, 1.0])``."""
+    key, eq, rest = text.partition("=")
+    if not eq or not key or not rest:
+        raise ConfigError(f"--sweep {text!r}: expected KEY=V1,V2,...")
+    try:
+        values = [float(v) for v in rest.split(",")]
+    except ValueError:
+        raise ConfigError(f"--sweep {text!r}: values must be numbers") from None
+    if len(set(values)) != len(values):
+        raise ConfigError(f"--sweep {text!r}: values must be distinct")
+    as32 = np.asarray(values, np.float64).astype(np.float32)
+    if len(set(as32.tolist())) != len(values):
+        raise ConfigError(f"--sweep {text!r}: values must be distinct in float32, the precision "
+                          "training runs in")
+    return key, values
+
+
+def value_labels(values: list[float]) -> list[str]:
+    """Shortest ``%g`` labels (6 significant digits or more) that tell ``values`` apart."""
+    for digits in range(6, 18):
+        labels = [f"{v:.{digits}g}" for v in values]
+        if len(set(labels)) == len(labels):
+            return labels
+    return [repr(float(v)) for v in values]
 
 
 class Remedy(NamedTuple):
@@ -162,8 +191,6 @@ def remedy_experiments(table: RemedyTable, base, remedies: tuple, sweeps: tuple,
       ConfigError: a bad value, naming it and the allowed ones.
     """
     from mcjax.core.sweep import Experiment
-    from mcjax.systems.gan.spec import parse_sweep, value_labels
-
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds <= 0:
         raise ConfigError(f"--seeds must be a positive integer, got {seeds!r}")
     if len(set(remedies)) != len(remedies):

@@ -9,41 +9,14 @@ import dataclasses
 import itertools
 from typing import Any, ClassVar
 
-import numpy as np
 
 from mcjax._validation import ConfigError
+from mcjax.core.remedies import parse_sweep, value_labels
 from mcjax.core.run import register_spec
 
 __all__ = ["RunSpec", "DEFAULT_REMEDIES", "parse_sweep"]
 
 DEFAULT_REMEDIES = ("gan", "wgan-gp")
-
-
-def parse_sweep(text: str) -> tuple[str, list[float]]:
-    """``"weight=0.01,0.1,1"`` -> ``("weight", [0.01, 0.1, 1.0])``."""
-    key, eq, rest = text.partition("=")
-    if not eq or not key or not rest:
-        raise ConfigError(f"--sweep {text!r}: expected KEY=V1,V2,...")
-    try:
-        values = [float(v) for v in rest.split(",")]
-    except ValueError:
-        raise ConfigError(f"--sweep {text!r}: values must be numbers") from None
-    if len(set(values)) != len(values):
-        raise ConfigError(f"--sweep {text!r}: values must be distinct")
-    as32 = np.asarray(values, np.float64).astype(np.float32)
-    if len(set(as32.tolist())) != len(values):
-        raise ConfigError(f"--sweep {text!r}: values must be distinct in float32, the precision "
-                          "training runs in")
-    return key, values
-
-
-def value_labels(values: list[float]) -> list[str]:
-    """Shortest ``%g`` labels (6 significant digits or more) that tell ``values`` apart."""
-    for digits in range(6, 18):
-        labels = [f"{v:.{digits}g}" for v in values]
-        if len(set(labels)) == len(labels):
-            return labels
-    return [repr(float(v)) for v in values]
 
 
 @register_spec

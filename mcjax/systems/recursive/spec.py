@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from mcjax._validation import ConfigError
 from mcjax.core.run import register_spec
-from mcjax.systems.gan.spec import parse_sweep
+from mcjax.core.remedies import parse_sweep
 from mcjax.systems.recursive.remedies import DEFAULT_RECURSIVE_REMEDIES
 
 __all__ = ["RecursiveSpec"]
