@@ -367,10 +367,15 @@ def _part_keys(parts: tuple, key: jax.Array) -> list:
     return [next(keys) if w.keyed else None for w in parts]
 
 
-def make_trainer(config: Config) -> Trainer:
-    """Builds the pure training program for ``config`` (see module docstring)."""
+def make_trainer(config: Config, target: Any = None) -> Trainer:
+    """Builds the pure training program for ``config`` (see module docstring).
+
+    ``target``: the distribution trained on and measured against, ``config.make_target()`` when
+    ``None``. Any pytree :class:`~mcjax.targets.Target` of the config's event shape; built inside
+    a ``jax.vmap``-ed function, its leaves may be traced (one data set per run, e.g.
+    :class:`~mcjax.targets.empirical.EmpiricalTarget` in ``mcjax.systems.gan.recursive``)."""
     cfg = config
-    target = cfg.make_target()
+    target = cfg.make_target() if target is None else target
     gen, crit, critic_input, batch_statistics = make_players(cfg, target)
     (rule,) = selected(rules.RULES, cfg)
     wrapper_parts = selected(wrappers.WRAPPERS, cfg)
@@ -463,7 +468,7 @@ def make_system(config: Config) -> System:
     return System(init=trainer.init, advance=trainer.advance, evaluate=trainer.final_evaluate)
 
 
-def make_train(config: Config) -> Callable:
+def make_train(config: Config, target: Any = None) -> Callable:
     """``train(hparams, key) -> (final_state, history)`` for ``config``; pure, jit/vmap it.
 
     Example:
@@ -472,4 +477,4 @@ def make_train(config: Config) -> Callable:
       >>> hist["modes_covered"].shape
       (2,)
     """
-    return make_trainer(config).train
+    return make_trainer(config, target).train
