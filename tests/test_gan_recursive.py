@@ -91,17 +91,18 @@ def test_lineages_are_independent_and_alpha_one_ignores_the_data(vstep):
 
 
 def test_generation_one_trains_on_its_own_lineages_generator(vstep):
-    res = retrain_on_own_samples(TINY, make_hparams(), 1, 3, [32], [0.0], seed=7)
+    # 2 lineages, one setting: every program here has vstep's batch of 2 (compiled once)
+    res = retrain_on_own_samples(TINY, make_hparams(), 1, 2, [32], [0.0], seed=7)
     base = jax.random.key(7)
-    keys0 = jax.vmap(lambda i: jax.random.fold_in(jax.random.fold_in(base, i), 0))(jnp.arange(3))
-    keys1 = jax.vmap(lambda i: jax.random.fold_in(jax.random.fold_in(base, i), 1))(jnp.arange(3))
-    sizes = jnp.full(3, 32)
-    _, gen0 = vstep(jnp.zeros((3, 32, 2)), sizes, jnp.ones(3), keys0)
-    _, gen1 = vstep(gen0, sizes, jnp.zeros(3), jax.random.clone(keys1))
+    keys0 = jax.vmap(lambda i: jax.random.fold_in(jax.random.fold_in(base, i), 0))(jnp.arange(2))
+    keys1 = jax.vmap(lambda i: jax.random.fold_in(jax.random.fold_in(base, i), 1))(jnp.arange(2))
+    sizes = jnp.full(2, 32)
+    _, gen0 = vstep(jnp.zeros((2, 32, 2)), sizes, jnp.ones(2), keys0)
+    _, gen1 = vstep(gen0, sizes, jnp.zeros(2), jax.random.clone(keys1))
     np.testing.assert_allclose(res.last_data[0], gen1, atol=1e-5)
-    _, swapped = vstep(gen0[::-1], sizes, jnp.zeros(3), jax.random.clone(keys1))  # lineage i fed lineage 2-i's data
+    _, swapped = vstep(gen0[::-1], sizes, jnp.zeros(2), jax.random.clone(keys1))  # each lineage fed the other's data
     assert np.abs(res.last_data[0] - np.asarray(swapped)).max() > 1e-4
-    assert res.stats["modes_covered"].shape == (2, 1, 3)
+    assert res.stats["modes_covered"].shape == (2, 1, 2)
 
 
 def test_retrain_rejects_mismatched_settings():
