@@ -78,12 +78,13 @@ class Compiled(NamedTuple):
 
 
 def compile_experiment(exp, seeds: int) -> Compiled:
-    """``run_sweep``'s set-up of ``exp`` for seeds ``0..seeds-1``: mesh over every device, runs
-    padded to its size and sharded, ``chunk_size`` logging intervals per ``advance``."""
+    """``run_sweep``'s set-up of ``exp`` for seeds ``0..seeds-1``: mesh over every device (at most
+    one per run), runs padded to its size and sharded, ``chunk_size`` logging intervals per
+    ``advance``."""
     from mcjax.core.sharding import run_mesh
     from mcjax.core.sweep import compiled_programs, place_experiment, platform_name
 
-    mesh = run_mesh()
+    mesh = run_mesh(None, len(exp.setting_labels) * seeds)
     p = place_experiment(exp, list(range(seeds)), mesh)
     t0 = time.perf_counter()
     programs = compiled_programs(exp.config, p.n_pad, p.chunk, mesh)

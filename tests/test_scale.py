@@ -87,3 +87,55 @@ def test_place_runs_pads_to_the_mesh_and_shards_by_run():
     n_pad = padded_runs(3, mesh)
     assert x.shape == (n_pad, 2) and x.sharding == run_sharding(mesh)
     np.testing.assert_array_equal(np.asarray(x), pad_runs(a, n_pad))
+
+
+_FEW_RUNS = """
+import json, os, signal
+import jax
+jax.config.update("jax_num_cpu_devices", 3)
+import numpy as np
+from mcjax import SweepResult, WFSpec
+from mcjax.core import sweep
+from mcjax.core.checkpoint import checkpoint_path, read_meta
+from mcjax.core.run import run
+from mcjax.core.sharding import run_mesh
+
+out = dict(sizes=[run_mesh(None, n).size for n in (None, 1, 2, 3, 7)])
+spec = WFSpec(remedy=("drift",), seeds=1, population=20, alleles=4, generations=40, log_every=10)
+kw = dict(progress=False, figures=False, cache=False)
+whole = run(spec, "whole", **kw).result
+out["n_pad_new"] = read_meta(checkpoint_path("whole/checkpoints", 0))["n_pad"]
+# a checkpoint from before meshes shrank to the run count: every device, padded to 3
+new_mesh = sweep.run_mesh
+sweep.run_mesh = lambda devices=None, n_runs=None: new_mesh(devices)
+try:
+    run(spec, "cut", on_chunk=lambda report: os.kill(os.getpid(), signal.SIGINT), **kw)
+except sweep.Interrupted:
+    pass
+sweep.run_mesh = new_mesh
+out["n_pad_old"] = read_meta(checkpoint_path("cut/checkpoints", 0))["chunks_done"], \\
+    read_meta(checkpoint_path("cut/checkpoints", 0))["n_pad"]
+resumed = run(None, "cut", resume=True, **kw).result
+out["n_pad_resumed"] = read_meta(checkpoint_path("cut/checkpoints", 0))["n_pad"]
+out["equal"] = all(np.array_equal(whole.groups[0].history[k], resumed.groups[0].history[k])
+                   for k in whole.groups[0].history)
+print(json.dumps(out))
+"""
+
+
+def test_few_runs_take_few_devices_and_old_padded_checkpoints_resume(tmp_path):
+    # 1 run on 3 devices used to pad to 3 runs, two of them thrown away: now a mesh of 1 device.
+    # A checkpoint padded the old way resumes in its own layout (WF counts are integers: bitwise).
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("MCJAX_CPU_DEVICES", None)
+    env["XLA_FLAGS"] = " ".join(f for f in env.get("XLA_FLAGS", "").split()
+                                if "xla_force_host_platform_device_count" not in f)
+    p = subprocess.run([sys.executable, "-c", _FEW_RUNS], capture_output=True, text=True,
+                       timeout=600, env=env, cwd=str(tmp_path))
+    assert p.returncode == 0, p.stderr[-3000:]
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    assert out["sizes"] == [3, 1, 2, 3, 3]
+    assert out["n_pad_new"] == 1
+    assert out["n_pad_old"] == [1, 3]  # interrupted after its first of 4 chunks, padded to 3
+    assert out["n_pad_resumed"] == 3
+    assert out["equal"]

@@ -60,11 +60,20 @@ def use_cpu_cores(n: int | None = None) -> int:
     return n
 
 
-def run_mesh(devices: Any = None) -> Mesh:
-    """A 1-D mesh named ``"runs"`` over ``devices`` (default: every device of every process)."""
+def run_mesh(devices: Any = None, n_runs: int | None = None) -> Mesh:
+    """A 1-D mesh named ``"runs"`` over ``devices`` (default: every device of every process).
+
+    With ``n_runs`` fewer than the devices (in one process), the mesh takes only the first
+    ``n_runs`` of them: a padding run on a device of its own costs a whole device's work for
+    nothing, while the devices left out lend their cores to the rest through XLA:CPU's shared
+    intra-op thread pool (one DCGAN run on the 2-core CPU: 19 -> 30 run-steps/s,
+    ``docs/benchmarks.md``). Several processes keep every device: each must hold a part.
+    """
     devices = list(jax.devices() if devices is None else devices)
     if not devices:
         raise ConfigError("no devices to build a mesh on")
+    if n_runs is not None and 0 < n_runs < len(devices) and jax.process_count() == 1:
+        devices = devices[:n_runs]
     return Mesh(np.asarray(devices), ("runs",), axis_types=(jax.sharding.AxisType.Auto,))
 
 

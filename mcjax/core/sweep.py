@@ -22,7 +22,8 @@ from jax.sharding import Mesh
 from mcjax._validation import ConfigError, check_positive_int
 from mcjax.core.system import SystemConfig, abstract_hparams, hparams_dict
 from mcjax.core.results import GroupResult, SweepResult
-from mcjax.core.checkpoint import checkpoint_path, load_checkpoint, restore_state, save_checkpoint
+from mcjax.core.checkpoint import (checkpoint_path, load_checkpoint, read_meta, restore_state,
+                                   save_checkpoint)
 from mcjax.core.sharding import is_main_process, padded_runs, place_runs, run_mesh, run_sharding, to_host
 
 __all__ = ["Experiment", "Interrupted", "run_sweep", "chunk_size", "compiled_programs",
@@ -306,11 +307,26 @@ def _report(exp: Experiment, index: int, seeds, i: int, n_chunks: int, new: int,
                        n_chunks, np.asarray(history["step"][0]), new, grid)
 
 
+def _sweep_mesh(devices, n_runs: int, ckpt: str | None) -> Mesh:
+    """The run mesh of an experiment of ``n_runs`` runs: at most ``n_runs`` devices
+    (:func:`run_mesh`), unless the checkpoint to resume was padded for every device (written
+    before meshes shrank to the run count), whose state then keeps its layout."""
+    mesh = run_mesh(devices, n_runs)
+    full = run_mesh(devices)
+    if ckpt is None or mesh.size == full.size or not os.path.exists(ckpt):
+        return mesh
+    try:
+        n_pad = read_meta(ckpt).get("n_pad")
+    except ConfigError:
+        return mesh  # a damaged checkpoint is reported by load_checkpoint
+    return full if n_pad == padded_runs(n_runs, full) else mesh
+
+
 def _run_experiment(exp: Experiment, seeds: list[int], bar, max_chunks: int, devices,
                     ckpt: str | None, resume: bool, stop, on_chunk=None,
                     index: int = 0) -> GroupResult:
     cfg = exp.config
-    mesh = run_mesh(devices)
+    mesh = _sweep_mesh(devices, len(exp.setting_labels) * len(seeds), ckpt if resume else None)
     placed = place_experiment(exp, seeds, mesh, max_chunks)
     hp_runs, seed_runs, chunk = placed.hparams, placed.seeds, placed.chunk
     n_set, n_runs, n_pad, n_seeds = placed.n_set, placed.n_runs, placed.n_pad, len(seeds)
