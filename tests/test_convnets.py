@@ -155,3 +155,16 @@ def test_patch_convolution_forward_and_gradients_equal_xla_under_vmap(stride, up
     want_fwd = jax.vmap(lambda p, xi: _xla_conv(xi, p["params"]["kernel"], stride, up)
                         + p["params"]["bias"].reshape(1, 1, 1, -1))(params, x)
     np.testing.assert_allclose(fwd, want_fwd, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("channels", [3, 8])  # two concatenations (few channels), one (more)
+@pytest.mark.parametrize("k,stride,size", [(5, 2, 7), (5, 1, 8), (3, 1, 7)])
+def test_patches_are_the_k_by_k_neighbourhoods(channels, k, stride, size):
+    x = jax.random.normal(jax.random.key(0), (2, size, size, channels))
+    got = np.asarray(convnets.patches(x, k, stride))
+    ho = -(-size // stride)
+    pad = max((ho - 1) * stride + k - size, 0)
+    xp = np.pad(np.asarray(x), ((0, 0), (pad // 2, pad - pad // 2), (pad // 2, pad - pad // 2), (0, 0)))
+    want = np.stack([xp[:, stride * i: stride * i + k, stride * j: stride * j + k, :].reshape(2, -1)
+                     for i in range(ho) for j in range(ho)], axis=1).reshape(2, ho, ho, -1)
+    np.testing.assert_array_equal(got, want)  # pure data movement: bitwise

@@ -29,10 +29,19 @@ from mcjax.systems.gan.nets import critic_head
 __all__ = ["BatchNorm", "Conv", "patches", "phase_kernel", "DCGANGenerator", "DCGANCritic"]
 
 
+# XLA:CPU builds the patches as a concatenation along the channel axis of k^2 separately
+# materialised slices; with few channels (an image's 3) each copied piece is a few bytes, and two
+# concatenations of k pieces each (columns, then rows of whole column groups) run 1.3-1.8x faster
+# forward and backward in a training scan (5x5 stride-2 on 28x28x3); with 16 channels or more, or
+# 3x3 kernels, the single concatenation is as fast or faster (docs/benchmarks.md).
+_FEW_CHANNELS = 4
+
+
 def patches(x: jax.Array, k: int, stride: int) -> jax.Array:
     """``[n, H, W, C] -> [n, ceil(H/s), ceil(W/s), k k C]``: the ``k x k`` neighbourhood of every
     output pixel of a stride-``s`` convolution with XLA's ``SAME`` padding (``total // 2`` before),
-    gathered by ``k^2`` strided slices, ordered ``(row, column, channel)``.
+    gathered by ``k^2`` strided slices, ordered ``(row, column, channel)`` (with few channels and
+    ``k >= 5``: ``k`` column slices, then ``k`` row slices of those, the same array).
 
     A convolution is then one matrix product with the kernel ``[k, k, C, O]`` as ``[k k C, O]``.
     Under ``jax.vmap`` over runs with per-run kernels, that product is a batched matmul; XLA's own
@@ -45,6 +54,9 @@ def patches(x: jax.Array, k: int, stride: int) -> jax.Array:
     ph, pw = max((ho - 1) * stride + k - h, 0), max((wo - 1) * stride + k - w, 0)
     x = jnp.pad(x, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)))
     span_h, span_w = stride * (ho - 1) + 1, stride * (wo - 1) + 1
+    if k >= 5 and c <= _FEW_CHANNELS:  # the columns' k taps first, then their k rows
+        x = jnp.concatenate([x[:, :, j: j + span_w: stride, :] for j in range(k)], axis=-1)
+        return jnp.concatenate([x[:, i: i + span_h: stride] for i in range(k)], axis=-1)
     cols = [x[:, i: i + span_h: stride, j: j + span_w: stride, :] for i in range(k) for j in range(k)]
     return jnp.concatenate(cols, axis=-1)
 
