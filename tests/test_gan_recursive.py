@@ -14,7 +14,7 @@ from mcjax.metrics import mode_stats
 from mcjax.systems.gan.config import Config, make_hparams
 from mcjax.systems.gan.recursive import generation_step, retrain_on_own_samples
 from mcjax.targets import ring
-from mcjax.targets.empirical import EmpiricalTarget, empirical
+from mcjax.targets import EmpiricalTarget, empirical
 
 TINY = Config(steps=6, log_every=3, width=8, depth=1, latent_dim=4, batch_size=16, eval_samples=64,
               keep_samples=16)

@@ -5,10 +5,14 @@ the stacked-digit image targets.
 ``assign``, ``describe``) that metrics depend on; ``GaussianMixture`` is the class that ``ring``,
 ``grid`` and ``high_dim`` build. ``make_target`` builds any target named in ``TARGETS``;
 ``"stacked-mnist"`` and ``"stacked-digits"`` (:mod:`mcjax.targets.images`) are imported only when
-built, so importing this package needs neither mlxtend nor scikit-learn.
+built, so importing this package needs neither mlxtend nor scikit-learn. ``EmpiricalTarget`` /
+``empirical`` (:mod:`mcjax.targets.empirical`) resample a finite data set and judge it by a true
+target (a GAN retrained on its own samples).
 """
 
 from mcjax.targets.base import Target as Target
+from mcjax.targets.empirical import EmpiricalTarget as EmpiricalTarget
+from mcjax.targets.empirical import empirical as empirical
 from mcjax.targets.mixtures import MIXTURES as MIXTURES
 from mcjax.targets.mixtures import GaussianMixture as GaussianMixture
 from mcjax.targets.mixtures import grid as grid
