@@ -6,7 +6,8 @@ config class and its traced hyperparameter class. A spec ``NAME[:key=value,...]`
 a base config by :meth:`RemedyTable.apply`; keys are the remedy's own parameter names or any
 hyperparameter field (traced: sweepable inside one program) or config field (static: one
 compilation per value). :func:`remedy_experiments` turns a spec's ``--remedy`` and ``--sweep``
-options into one :class:`~mcjax.core.sweep.Experiment` per remedy, as every non-GAN spec does.
+options into one :class:`~mcjax.core.sweep.Experiment` per remedy, as every non-GAN spec does;
+:func:`spec_from_options` builds such a spec from ``mcjax sweep``'s parsed options.
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ import numpy as np
 
 from mcjax._validation import ConfigError, check_choice
 
-__all__ = ["Remedy", "RemedyTable", "remedy_experiments", "parse_sweep", "value_labels"]
+__all__ = ["Remedy", "RemedyTable", "remedy_experiments", "parse_sweep", "value_labels",
+           "spec_from_options"]
 
 
 def parse_sweep(text: str) -> tuple[str, list[float]]:
@@ -215,3 +217,13 @@ def remedy_experiments(table: RemedyTable, base, remedies: tuple, sweeps: tuple,
             labels.append(",".join(f"{key}={t}" for _, key, _, t in combo))
         exps.append(Experiment(spec, cfg, stack_hparams(settings), tuple(labels)))
     return exps
+
+
+def spec_from_options(spec_cls: type, args) -> Any:
+    """The run spec ``spec_cls`` (a dataclass) of ``mcjax sweep``'s parsed options ``args``: each
+    field is the option of its name; ``--remedy`` and ``--sweep`` (``None`` when not given) become
+    tuples."""
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(spec_cls)}
+    values["remedy"] = tuple(values["remedy"] or ())
+    values["sweep"] = tuple(values["sweep"] or ())
+    return spec_cls(**values)

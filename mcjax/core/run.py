@@ -14,6 +14,7 @@ folder is only continued with ``resume``; Ctrl-C stops after the current chunk's
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import os
@@ -25,8 +26,8 @@ from typing import Any, ClassVar, NamedTuple, Protocol
 from mcjax._validation import ConfigError, check_choice
 from mcjax.core.results import SweepResult, atomic_write, check_out_dir
 
-__all__ = ["run", "RunOutput", "Spec", "register_spec", "load_spec", "SWEEP_FILE", "CHECKPOINTS",
-           "SPECS", "StopOnInterrupt", "FolderLock"]
+__all__ = ["run", "RunOutput", "Spec", "SpecFields", "register_spec", "load_spec", "SWEEP_FILE",
+           "CHECKPOINTS", "SPECS", "StopOnInterrupt", "FolderLock", "parse_numbers"]
 
 SWEEP_FILE = "sweep.json"
 CHECKPOINTS = "checkpoints"
@@ -52,6 +53,63 @@ class Spec(Protocol):
         """Short name for the default output folder (e.g. the target)."""
 
     def to_dict(self) -> dict: ...
+
+
+def parse_numbers(value: Any, option: str, metavar: str) -> tuple:
+    """``value`` as a tuple of floats: a sequence, or the command line's ``"1,1.05,1"``.
+
+    Raises:
+      ConfigError: a string with a non-number, naming ``--option`` and the ``metavar`` expected.
+    """
+    if isinstance(value, str):
+        try:
+            value = [float(v) for v in value.split(",") if v.strip()]
+        except ValueError:
+            raise ConfigError(f"--{option} {value!r}: expected numbers {metavar}") from None
+    return tuple(float(v) for v in value or ())
+
+
+class SpecFields:
+    """What the frozen-dataclass run specs of the remedy-table systems share (a mixin).
+
+    A subclass is a ``@dataclasses.dataclass(frozen=True)`` with ``remedy`` and ``sweep`` fields
+    (tuples of strings). After construction ``remedy`` is a tuple, :meth:`default_remedies` when
+    empty, ``sweep`` a tuple, and each field of :attr:`NUMBER_FIELDS` a tuple of floats
+    (:func:`parse_numbers`). :meth:`to_dict` writes those tuples as lists (JSON);
+    :meth:`from_dict` refuses unknown fields.
+
+    Attributes:
+      NUMBER_FIELDS: ``((field, metavar), ...)``, e.g. ``(("fitness", "F0,F1,..."),)``.
+    """
+
+    NUMBER_FIELDS: ClassVar[tuple] = ()
+
+    def default_remedies(self) -> tuple:
+        """The remedies of an empty ``remedy``: the field's default."""
+        return type(self).__dataclass_fields__["remedy"].default
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "remedy", tuple(self.remedy or self.default_remedies()))
+        object.__setattr__(self, "sweep", tuple(self.sweep or ()))
+        for field, metavar in self.NUMBER_FIELDS:
+            object.__setattr__(self, field, parse_numbers(getattr(self, field), field, metavar))
+
+    def name(self) -> str:
+        return self.system
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        for field in ("remedy", "sweep", *(f for f, _ in self.NUMBER_FIELDS)):
+            d[field] = list(getattr(self, field))
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Any:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - fields)
+        if unknown:
+            raise ConfigError(f"unknown run spec field(s) {unknown}; allowed: {sorted(fields)}")
+        return cls(**d)
 
 
 def register_spec(cls: type) -> type:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from mcjax.core.remedies import spec_from_options
 from mcjax.systems.decoding import config as _config  # noqa: F401  (registers the config, so
 from mcjax.systems.decoding import spec as _spec  # noqa: F401  results load and resume by name)
-from mcjax.systems.decoding.remedies import DEFAULT_DECODE_REMEDIES
+from mcjax.systems.decoding.remedies import DEFAULT_DECODE_REMEDIES, describe_remedies
 from mcjax.systems.registry import SystemEntry, register_system
 
 __all__ = ["add_arguments", "spec_from_args"]
@@ -49,20 +50,9 @@ def add_arguments(s: argparse.ArgumentParser) -> None:
 
 def spec_from_args(args: argparse.Namespace):
     """The :class:`~mcjax.systems.decoding.spec.DecodeSpec` of ``mcjax sweep``'s parsed options."""
-    import dataclasses
-
     from mcjax.systems.decoding.spec import DecodeSpec
 
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(DecodeSpec)}
-    values["remedy"] = tuple(values["remedy"] or ())
-    values["sweep"] = tuple(values["sweep"] or ())
-    return DecodeSpec(**values)
-
-
-def _describe_remedies() -> str:
-    from mcjax.systems.decoding.remedies import describe_remedies
-
-    return describe_remedies()
+    return spec_from_options(DecodeSpec, args)
 
 
 register_system(SystemEntry(
@@ -72,7 +62,7 @@ register_system(SystemEntry(
     "(Hill numbers D0-D2), reverse KL to the topic prior, distinct-n, Hamming, log p",
     add_arguments=add_arguments,
     spec_from_args=spec_from_args,
-    describe_remedies=_describe_remedies,
+    describe_remedies=describe_remedies,
     remedy_names=lambda: list(DEFAULT_DECODE_REMEDIES),
     references=("Holtzman et al. 2020", "Kool et al. 2019", "Vijayakumar et al. 2018",
                 "Li et al. 2016", "Meister et al. 2020", "Hill 1973"),

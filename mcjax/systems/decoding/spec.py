@@ -3,10 +3,9 @@ value (its fields are the command's options)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from mcjax._validation import ConfigError
-from mcjax.core.run import register_spec
+from mcjax.core.run import SpecFields, register_spec
 from mcjax.systems.decoding.remedies import DEFAULT_DECODE_REMEDIES
 
 __all__ = ["DecodeSpec"]
@@ -14,7 +13,7 @@ __all__ = ["DecodeSpec"]
 
 @register_spec
 @dataclasses.dataclass(frozen=True)
-class DecodeSpec:
+class DecodeSpec(SpecFields):
     """A decoding sweep: every decoder (remedy) x every ``--sweep`` setting x ``seeds`` seeds
     (one random topic model per seed).
 
@@ -42,26 +41,6 @@ class DecodeSpec:
     log_every: int = 1
     concentration: float = 2.0
     zipf: float = 1.0
-
-    def __post_init__(self):
-        object.__setattr__(self, "remedy", tuple(self.remedy or DEFAULT_DECODE_REMEDIES))
-        object.__setattr__(self, "sweep", tuple(self.sweep or ()))
-
-    def name(self) -> str:
-        return self.system
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["remedy"], d["sweep"] = list(self.remedy), list(self.sweep)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "DecodeSpec":
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - fields)
-        if unknown:
-            raise ConfigError(f"unknown run spec field(s) {unknown}; allowed: {sorted(fields)}")
-        return cls(**d)
 
     def base_config(self):
         from mcjax.systems.decoding.config import DecodeConfig

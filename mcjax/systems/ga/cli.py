@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from mcjax.core.remedies import spec_from_options
 from mcjax.systems.ga.config import INITS, SELECTIONS
 from mcjax.systems.ga.landscapes import LANDSCAPES
-from mcjax.systems.ga.remedies import DEFAULT_GA_REMEDIES
+from mcjax.systems.ga.remedies import DEFAULT_GA_REMEDIES, describe_remedies
 from mcjax.systems.registry import SystemEntry, register_system
 
 __all__ = ["add_arguments", "spec_from_args"]
@@ -56,20 +57,9 @@ def add_arguments(s: argparse.ArgumentParser) -> None:
 
 def spec_from_args(args: argparse.Namespace):
     """The :class:`~mcjax.systems.ga.spec.GASpec` of ``mcjax sweep``'s parsed options."""
-    import dataclasses
-
     from mcjax.systems.ga.spec import GASpec
 
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(GASpec)}
-    values["remedy"] = tuple(values["remedy"] or ())
-    values["sweep"] = tuple(values["sweep"] or ())
-    return GASpec(**values)
-
-
-def _describe_remedies() -> str:
-    from mcjax.systems.ga.remedies import describe_remedies
-
-    return describe_remedies()
+    return spec_from_options(GASpec, args)
 
 
 register_system(SystemEntry(
@@ -78,7 +68,7 @@ register_system(SystemEntry(
     "the population onto few peaks; Hill numbers D0-D2 of the peak histogram, peak ratio",
     add_arguments=add_arguments,
     spec_from_args=spec_from_args,
-    describe_remedies=_describe_remedies,
+    describe_remedies=describe_remedies,
     remedy_names=lambda: list(DEFAULT_GA_REMEDIES),
     references=("Goldberg & Richardson 1987", "Mahfoud 1995", "Petrowski 1996",
                 "Li, Engelbrecht & Epitropakis 2013 (CEC 2013 niching)", "Hill 1973"),

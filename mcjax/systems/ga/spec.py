@@ -3,10 +3,9 @@ serialisable value (its fields are the command's options)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from mcjax._validation import ConfigError
-from mcjax.core.run import register_spec
+from mcjax.core.run import SpecFields, register_spec
 from mcjax.systems.ga.remedies import DEFAULT_GA_REMEDIES
 
 __all__ = ["GASpec"]
@@ -14,7 +13,7 @@ __all__ = ["GASpec"]
 
 @register_spec
 @dataclasses.dataclass(frozen=True)
-class GASpec:
+class GASpec(SpecFields):
     """A GA sweep: every niching method (remedy) x every ``--sweep`` setting x ``seeds`` seeds.
 
     Attributes:
@@ -42,25 +41,8 @@ class GASpec:
     init: str = "uniform"
     accuracy: float = 1e-3
 
-    def __post_init__(self):
-        object.__setattr__(self, "remedy", tuple(self.remedy or DEFAULT_GA_REMEDIES))
-        object.__setattr__(self, "sweep", tuple(self.sweep or ()))
-
     def name(self) -> str:
         return f"ga-{self.landscape}"
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["remedy"], d["sweep"] = list(self.remedy), list(self.sweep)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "GASpec":
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - fields)
-        if unknown:
-            raise ConfigError(f"unknown run spec field(s) {unknown}; allowed: {sorted(fields)}")
-        return cls(**d)
 
     def base_config(self):
         from mcjax.systems.ga.config import GAConfig

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from mcjax.core.remedies import spec_from_options
 from mcjax.systems.recursive import config as _config  # noqa: F401  (registers the config and
 from mcjax.systems.recursive import spec as _spec  # noqa: F401  the spec: folders load by name)
 from mcjax.systems.recursive.config import FITS
-from mcjax.systems.recursive.remedies import DEFAULT_RECURSIVE_REMEDIES
+from mcjax.systems.recursive.remedies import (
+    DEFAULT_RECURSIVE_REMEDIES,
+    describe_remedies,
+)
 from mcjax.systems.registry import SystemEntry, register_system
 
 __all__ = ["add_arguments", "spec_from_args"]
@@ -55,20 +59,9 @@ def add_arguments(s: argparse.ArgumentParser) -> None:
 def spec_from_args(args: argparse.Namespace):
     """The :class:`~mcjax.systems.recursive.spec.RecursiveSpec` of ``mcjax sweep``'s parsed
     options."""
-    import dataclasses
-
     from mcjax.systems.recursive.spec import RecursiveSpec
 
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(RecursiveSpec)}
-    values["remedy"] = tuple(values["remedy"] or ())
-    values["sweep"] = tuple(values["sweep"] or ())
-    return RecursiveSpec(**values)
-
-
-def _describe_remedies() -> str:
-    from mcjax.systems.recursive.remedies import describe_remedies
-
-    return describe_remedies()
+    return spec_from_options(RecursiveSpec, args)
 
 
 register_system(SystemEntry(
@@ -78,7 +71,7 @@ register_system(SystemEntry(
     "Hill numbers D0-D2 of the model's mass per true mode, reverse KL, modes lost",
     add_arguments=add_arguments,
     spec_from_args=spec_from_args,
-    describe_remedies=_describe_remedies,
+    describe_remedies=describe_remedies,
     remedy_names=lambda: list(DEFAULT_RECURSIVE_REMEDIES),
     references=("Shumailov et al. 2024, Nature 631", "Dempster, Laird & Rubin 1977",
                 "Ewens 2004, Mathematical Population Genetics I", "Hill 1973"),

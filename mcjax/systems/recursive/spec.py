@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from mcjax._validation import ConfigError
-from mcjax.core.run import register_spec
+from mcjax.core.run import SpecFields, register_spec
 from mcjax.core.remedies import parse_sweep
 from mcjax.systems.recursive.remedies import DEFAULT_RECURSIVE_REMEDIES
 
@@ -16,7 +16,7 @@ __all__ = ["RecursiveSpec"]
 
 @register_spec
 @dataclasses.dataclass(frozen=True)
-class RecursiveSpec:
+class RecursiveSpec(SpecFields):
     """A recursive-training sweep: every remedy x every ``--sweep`` setting x ``seeds`` seeds.
 
     Attributes:
@@ -31,6 +31,7 @@ class RecursiveSpec:
       seeds: seeds ``0..seeds-1`` per setting.
     """
 
+    NUMBER_FIELDS: ClassVar[tuple] = (("weights", "W1,W2,..."),)
     system: ClassVar[str] = "recursive"
 
     remedy: tuple = DEFAULT_RECURSIVE_REMEDIES
@@ -45,33 +46,6 @@ class RecursiveSpec:
     generations: int = 100
     log_every: int = 5
     em_iters: int = 10
-
-    def __post_init__(self):
-        object.__setattr__(self, "remedy", tuple(self.remedy or DEFAULT_RECURSIVE_REMEDIES))
-        object.__setattr__(self, "sweep", tuple(self.sweep or ()))
-        weights = self.weights
-        if isinstance(weights, str):  # the CLI's "4,3,2,1"
-            try:
-                weights = [float(v) for v in weights.split(",") if v.strip()]
-            except ValueError:
-                raise ConfigError(f"--weights {self.weights!r}: expected numbers W1,W2,...") from None
-        object.__setattr__(self, "weights", tuple(float(w) for w in weights or ()))
-
-    def name(self) -> str:
-        return self.system
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["remedy"], d["sweep"], d["weights"] = list(self.remedy), list(self.sweep), list(self.weights)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "RecursiveSpec":
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - fields)
-        if unknown:
-            raise ConfigError(f"unknown run spec field(s) {unknown}; allowed: {sorted(fields)}")
-        return cls(**d)
 
     def base_config(self):
         from mcjax.systems.recursive.config import RecursiveConfig

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from mcjax.core.remedies import spec_from_options
 from mcjax.systems.registry import SystemEntry, register_system
 
 __all__ = ["add_arguments", "spec_from_args"]
@@ -44,14 +45,9 @@ def add_arguments(s: argparse.ArgumentParser) -> None:
 
 def spec_from_args(args: argparse.Namespace):
     """The :class:`~mcjax.systems.smc.spec.SMCSpec` of ``mcjax sweep``'s parsed options."""
-    import dataclasses
-
     from mcjax.systems.smc.spec import SMCSpec
 
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(SMCSpec)}
-    values["remedy"] = tuple(values["remedy"] or ())
-    values["sweep"] = tuple(values["sweep"] or ())
-    return SMCSpec(**values)
+    return spec_from_options(SMCSpec, args)
 
 
 def _describe_remedies() -> str:

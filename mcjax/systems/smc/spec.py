@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from mcjax._validation import ConfigError
-from mcjax.core.run import register_spec
+from mcjax.core.run import SpecFields, register_spec
 
 __all__ = ["SMCSpec"]
 
 
 @register_spec
 @dataclasses.dataclass(frozen=True)
-class SMCSpec:
+class SMCSpec(SpecFields):
     """An SMC sweep: every remedy x every ``--sweep`` setting x ``seeds`` seeds.
 
     Attributes:
@@ -37,28 +36,14 @@ class SMCSpec:
     steps: int = 200
     log_every: int = 10
 
-    def __post_init__(self):
+    def default_remedies(self) -> tuple:
+        """The filter's resampling remedies with ``model="filter"``, else the tempered model's."""
         from mcjax.systems.smc.remedies import DEFAULT_SMC_REMEDIES, FILTER_REMEDIES
 
-        default = FILTER_REMEDIES if self.model == "filter" else DEFAULT_SMC_REMEDIES
-        object.__setattr__(self, "remedy", tuple(self.remedy or default))
-        object.__setattr__(self, "sweep", tuple(self.sweep or ()))
+        return FILTER_REMEDIES if self.model == "filter" else DEFAULT_SMC_REMEDIES
 
     def name(self) -> str:
         return f"smc-{self.model}"
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["remedy"], d["sweep"] = list(self.remedy), list(self.sweep)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "SMCSpec":
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - fields)
-        if unknown:
-            raise ConfigError(f"unknown run spec field(s) {unknown}; allowed: {sorted(fields)}")
-        return cls(**d)
 
     def base_config(self):
         from mcjax.systems.smc.config import SMCConfig

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import argparse
 
+from mcjax.core.remedies import spec_from_options
 from mcjax.systems.registry import SystemEntry, register_system
 from mcjax.systems.vae import config as _config  # noqa: F401  (the imports register both systems'
 from mcjax.systems.vae import mixture_config as _mixture_config  # noqa: F401  configs and specs,
 from mcjax.systems.vae import mixture_spec as _mixture_spec  # noqa: F401  so results and sweep
 from mcjax.systems.vae import spec as _spec  # noqa: F401  folders load and resume by system name)
-from mcjax.systems.vae.remedies import DEFAULT_VAE_REMEDIES
+from mcjax.systems.vae.remedies import DEFAULT_VAE_REMEDIES, describe_remedies
 
 __all__ = ["add_arguments", "spec_from_args"]
 
@@ -52,20 +53,9 @@ def add_arguments(s: argparse.ArgumentParser) -> None:
 
 def spec_from_args(args: argparse.Namespace):
     """The :class:`~mcjax.systems.vae.spec.VAESpec` of ``mcjax sweep``'s parsed options."""
-    import dataclasses
-
     from mcjax.systems.vae.spec import VAESpec
 
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(VAESpec)}
-    values["remedy"] = tuple(values["remedy"] or ())
-    values["sweep"] = tuple(values["sweep"] or ())
-    return VAESpec(**values)
-
-
-def _describe_remedies() -> str:
-    from mcjax.systems.vae.remedies import describe_remedies
-
-    return describe_remedies()
+    return spec_from_options(VAESpec, args)
 
 
 register_system(SystemEntry(
@@ -75,7 +65,7 @@ register_system(SystemEntry(
     "I(x;z), Hill numbers D0-D2 of the KL shares",
     add_arguments=add_arguments,
     spec_from_args=spec_from_args,
-    describe_remedies=_describe_remedies,
+    describe_remedies=describe_remedies,
     remedy_names=lambda: list(DEFAULT_VAE_REMEDIES),
     references=("Tipping & Bishop 1999", "Lucas et al. 2019", "Burda et al. 2016",
                 "Hoffman & Johnson 2016", "Kingma et al. 2016", "Fu et al. 2019",
@@ -122,14 +112,9 @@ def add_mixture_arguments(s: argparse.ArgumentParser) -> None:
 
 def mixture_spec_from_args(args: argparse.Namespace):
     """The :class:`~mcjax.systems.vae.mixture_spec.MixVAESpec` of the parsed options."""
-    import dataclasses
-
     from mcjax.systems.vae.mixture_spec import MixVAESpec
 
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(MixVAESpec)}
-    values["remedy"] = tuple(values["remedy"] or ())
-    values["sweep"] = tuple(values["sweep"] or ())
-    return MixVAESpec(**values)
+    return spec_from_options(MixVAESpec, args)
 
 
 register_system(SystemEntry(
@@ -139,7 +124,7 @@ register_system(SystemEntry(
     "and the mode histogram of decoded samples (Hill numbers D0-D2, reverse KL)",
     add_arguments=add_mixture_arguments,
     spec_from_args=mixture_spec_from_args,
-    describe_remedies=_describe_remedies,
+    describe_remedies=describe_remedies,
     remedy_names=lambda: [r for r in DEFAULT_VAE_REMEDIES if r != "delta-vae"],
     references=("Chen et al. 2017", "Bowman et al. 2016", "Hoffman & Johnson 2016",
                 "Burda et al. 2016", "Kingma et al. 2016", "Fu et al. 2019"),

@@ -3,10 +3,9 @@ command's options)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from mcjax._validation import ConfigError
-from mcjax.core.run import register_spec
+from mcjax.core.run import SpecFields, register_spec
 
 __all__ = ["MixVAESpec", "DEFAULT_MIX_REMEDIES"]
 
@@ -15,7 +14,7 @@ DEFAULT_MIX_REMEDIES = ("vae", "beta", "kl-annealing", "cyclical", "free-bits")
 
 @register_spec
 @dataclasses.dataclass(frozen=True)
-class MixVAESpec:
+class MixVAESpec(SpecFields):
     """A mixture-VAE sweep: every remedy x every ``--sweep`` setting x ``seeds`` seeds.
 
     Attributes:
@@ -47,25 +46,8 @@ class MixVAESpec:
     eval_samples: int = 1000
     lr: float = 0.01
 
-    def __post_init__(self):
-        object.__setattr__(self, "remedy", tuple(self.remedy or DEFAULT_MIX_REMEDIES))
-        object.__setattr__(self, "sweep", tuple(self.sweep or ()))
-
     def name(self) -> str:
         return f"{self.system}-{self.target}"
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["remedy"], d["sweep"] = list(self.remedy), list(self.sweep)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "MixVAESpec":
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - fields)
-        if unknown:
-            raise ConfigError(f"unknown run spec field(s) {unknown}; allowed: {sorted(fields)}")
-        return cls(**d)
 
     def base_config(self):
         from mcjax.systems.vae.mixture_config import MixVAEConfig

@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from mcjax._validation import ConfigError
-from mcjax.core.run import register_spec
+from mcjax.core.run import SpecFields, register_spec
 from mcjax.systems.vae.remedies import DEFAULT_VAE_REMEDIES
 
 __all__ = ["VAESpec"]
 
 
-def _numbers(text: Any, what: str) -> tuple:
-    if isinstance(text, str):  # the CLI's "4,2,0.5,0.25"
-        try:
-            text = [float(v) for v in text.split(",") if v.strip()]
-        except ValueError:
-            raise ConfigError(f"--{what} {text!r}: expected numbers L1,L2,...") from None
-    return tuple(float(v) for v in text or ())
-
 
 @register_spec
 @dataclasses.dataclass(frozen=True)
-class VAESpec:
+class VAESpec(SpecFields):
     """A linear-VAE sweep: every remedy x every ``--sweep`` setting x ``seeds`` seeds.
 
     Attributes:
@@ -38,6 +29,7 @@ class VAESpec:
       seeds: seeds ``0..seeds-1`` per setting.
     """
 
+    NUMBER_FIELDS: ClassVar[tuple] = (("eigenvalues", "L1,L2,..."),)
     system: ClassVar[str] = "vae"
 
     remedy: tuple = DEFAULT_VAE_REMEDIES
@@ -53,27 +45,6 @@ class VAESpec:
     log_every: int = 100
     sigma2: float = 1.0
     lr: float = 0.03
-
-    def __post_init__(self):
-        object.__setattr__(self, "remedy", tuple(self.remedy or DEFAULT_VAE_REMEDIES))
-        object.__setattr__(self, "sweep", tuple(self.sweep or ()))
-        object.__setattr__(self, "eigenvalues", _numbers(self.eigenvalues, "eigenvalues"))
-
-    def name(self) -> str:
-        return self.system
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["remedy"], d["sweep"], d["eigenvalues"] = list(self.remedy), list(self.sweep), list(self.eigenvalues)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "VAESpec":
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - fields)
-        if unknown:
-            raise ConfigError(f"unknown run spec field(s) {unknown}; allowed: {sorted(fields)}")
-        return cls(**d)
 
     def base_config(self):
         from mcjax.systems.vae.config import VAEConfig

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from mcjax.core.remedies import spec_from_options
 from mcjax.systems.registry import SystemEntry, register_system
-from mcjax.systems.wright_fisher.remedies import DEFAULT_WF_REMEDIES
+from mcjax.systems.wright_fisher.remedies import DEFAULT_WF_REMEDIES, describe_remedies
 
 __all__ = ["add_arguments", "spec_from_args"]
 
@@ -48,20 +49,9 @@ def add_arguments(s: argparse.ArgumentParser) -> None:
 
 def spec_from_args(args: argparse.Namespace):
     """The :class:`~mcjax.systems.wright_fisher.spec.WFSpec` of ``mcjax sweep``'s parsed options."""
-    import dataclasses
-
     from mcjax.systems.wright_fisher.spec import WFSpec
 
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(WFSpec)}
-    values["remedy"] = tuple(values["remedy"] or ())
-    values["sweep"] = tuple(values["sweep"] or ())
-    return WFSpec(**values)
-
-
-def _describe_remedies() -> str:
-    from mcjax.systems.wright_fisher.remedies import describe_remedies
-
-    return describe_remedies()
+    return spec_from_options(WFSpec, args)
 
 
 register_system(SystemEntry(
@@ -70,7 +60,7 @@ register_system(SystemEntry(
     "selection fix one allele; Hill numbers D0-D2 of the allele counts",
     add_arguments=add_arguments,
     spec_from_args=spec_from_args,
-    describe_remedies=_describe_remedies,
+    describe_remedies=describe_remedies,
     remedy_names=lambda: list(DEFAULT_WF_REMEDIES),
     references=("Wright 1931", "Kimura 1962", "Ewens 2004, Mathematical Population Genetics I",
                 "Hill 1973"),

@@ -3,10 +3,9 @@ serialisable value (its fields are the command's options)."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from mcjax._validation import ConfigError
-from mcjax.core.run import register_spec
+from mcjax.core.run import SpecFields, register_spec
 from mcjax.systems.wright_fisher.remedies import DEFAULT_WF_REMEDIES
 
 __all__ = ["WFSpec"]
@@ -14,7 +13,7 @@ __all__ = ["WFSpec"]
 
 @register_spec
 @dataclasses.dataclass(frozen=True)
-class WFSpec:
+class WFSpec(SpecFields):
     """A Wright-Fisher sweep: every force (remedy) x every ``--sweep`` setting x ``seeds`` seeds.
 
     Attributes:
@@ -27,6 +26,7 @@ class WFSpec:
       seeds: seeds ``0..seeds-1`` per setting.
     """
 
+    NUMBER_FIELDS: ClassVar[tuple] = (("fitness", "F0,F1,..."),)
     system: ClassVar[str] = "wright-fisher"
 
     remedy: tuple = DEFAULT_WF_REMEDIES
@@ -39,33 +39,6 @@ class WFSpec:
     log_every: int = 10
     sampling: str = "multinomial"
     fitness: tuple = ()
-
-    def __post_init__(self):
-        object.__setattr__(self, "remedy", tuple(self.remedy or DEFAULT_WF_REMEDIES))
-        object.__setattr__(self, "sweep", tuple(self.sweep or ()))
-        fitness = self.fitness
-        if isinstance(fitness, str):  # the CLI's "1,1.05,1"
-            try:
-                fitness = [float(v) for v in fitness.split(",") if v.strip()]
-            except ValueError:
-                raise ConfigError(f"--fitness {self.fitness!r}: expected numbers F0,F1,...") from None
-        object.__setattr__(self, "fitness", tuple(float(f) for f in fitness or ()))
-
-    def name(self) -> str:
-        return self.system
-
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["remedy"], d["sweep"], d["fitness"] = list(self.remedy), list(self.sweep), list(self.fitness)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "WFSpec":
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - fields)
-        if unknown:
-            raise ConfigError(f"unknown run spec field(s) {unknown}; allowed: {sorted(fields)}")
-        return cls(**d)
 
     def base_config(self):
         from mcjax.systems.wright_fisher.config import WFConfig
