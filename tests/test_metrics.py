@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from mcjax import ModeStats, grid, mode_stats, ring
-from mcjax.metrics import hill_numbers
+from mcjax.metrics import hill_numbers, kl_to_uniform
 
 # Jitted once, the way users call it; the target is a pytree argument.
 _stats = jax.jit(mode_stats)
@@ -437,3 +437,31 @@ def test_hill_numbers_agree_with_mode_stats(target):
     assert d[0] == int(s.modes_covered)  # both count the nonzero bins: exact.
     # D_1 = exp(occupancy_entropy): float32 exp of the same entropy computed by another fusion, ~1e-6.
     np.testing.assert_allclose(d[1], math.exp(float(s.occupancy_entropy)), rtol=1e-5)
+
+
+# ------------------------------------------------------------------------------ KL to uniform
+
+_kl = jax.jit(kl_to_uniform, static_argnames="axis")
+
+
+@pytest.mark.parametrize("counts", [[1], [5, 0, 0], [2, 1, 1, 0], [3, 3, 3], [1, 2, 3, 4, 5],
+                                    [0, 7, 0, 1], [100, 1, 1, 1, 0, 0, 0, 1]])
+def test_kl_to_uniform_matches_numpy(counts):
+    p = np.asarray(counts, np.float64) / np.sum(counts)
+    nz = p[p > 0]
+    want = np.sum(nz * np.log(len(p) * nz))  # 0 log 0 = 0: empty bins are left out
+    got = float(_kl(p.astype(np.float32)))
+    # float32 logs and sums of <= 8 terms against float64; log K ~ 2 sets the scale: 1e-6 absolute.
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    # the same quantity as log K - log D_1 (float32 exp/log round trip of D_1: ~1e-6).
+    np.testing.assert_allclose(got, math.log(len(p)) - math.log(_hill_reference(counts, (1,))[0]),
+                               atol=1e-6)
+
+
+def test_kl_to_uniform_axis_and_extremes():
+    p = np.array([[1.0, 0.0, 0.0, 0.0], [0.25, 0.25, 0.25, 0.25], [0.5, 0.5, 0.0, 0.0]], np.float32)
+    kl = np.asarray(_kl(p))
+    assert kl.shape == (3,) and np.all(np.isfinite(kl))
+    # one bin: log K; uniform: 0 (exactly: log(4 * 0.25) = log 1); two of four: log 2. float32 logs.
+    np.testing.assert_allclose(kl, [math.log(4), 0.0, math.log(2)], atol=1e-6)
+    np.testing.assert_allclose(np.asarray(_kl(p.T, axis=0)), kl, atol=1e-7)  # same sums, transposed

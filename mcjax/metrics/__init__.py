@@ -11,5 +11,6 @@ from mcjax.metrics.features import prdc as prdc
 from mcjax.metrics.modes import ModeStats as ModeStats
 from mcjax.metrics.modes import collapse_classes as collapse_classes
 from mcjax.metrics.modes import hill_numbers as hill_numbers
+from mcjax.metrics.modes import kl_to_uniform as kl_to_uniform
 from mcjax.metrics.modes import mode_histogram as mode_histogram
 from mcjax.metrics.modes import mode_stats as mode_stats

@@ -8,7 +8,7 @@ mode of at least one HQ sample. Only the protocol's ``assign``, ``n_modes`` and 
 are used, so any target (a mixture, a classifier-labelled image target) is measured the same way.
 
 Hill numbers (:func:`hill_numbers`) summarise any histogram, the mode histogram among others, as
-an effective number of modes.
+an effective number of modes; :func:`kl_to_uniform` is its reverse KL to the uniform histogram.
 """
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ import numpy as np
 
 from mcjax.targets.base import Target
 
-__all__ = ["ModeStats", "mode_stats", "mode_histogram", "hill_numbers", "collapse_classes"]
+__all__ = ["ModeStats", "mode_stats", "mode_histogram", "hill_numbers", "kl_to_uniform",
+           "collapse_classes"]
 
 
 class ModeStats(NamedTuple):
@@ -178,3 +179,31 @@ def hill_numbers(counts: jax.Array, qs: Sequence[float] = (0, 1, 2)) -> jax.Arra
     p = counts / jnp.where(total > 0, total, 1.0)
     d = jnp.stack([_hill(p, float(q)) for q in qs], axis=-1)
     return jnp.where(total > 0, d, 0.0)
+
+
+def kl_to_uniform(fractions: jax.Array, axis: int = -1) -> jax.Array:
+    r"""Reverse KL divergence, in nats, of mode fractions ``p`` to the uniform distribution on
+    their ``K`` bins (``K = fractions.shape[axis]``):
+
+    .. math:: \mathrm{KL}(p \,\|\, u) = \sum_{k : p_k > 0} p_k \log(K p_k) = \log K - H(p),
+
+    with the convention :math:`0 \log 0 = 0`: an empty bin adds nothing (and no NaN, under
+    ``jax.grad`` either). It is 0 for uniform ``p`` and ``log K`` for all mass on one bin, i.e.
+    :math:`\log K - \log D_1` with :math:`D_1` of :func:`hill_numbers`. ``p`` must already sum
+    to 1 along ``axis``; the result is not clamped, so rounding can leave it a few float32 ulps
+    below 0 for a near-uniform ``p``.
+
+    Args:
+      fractions: ``[..., K, ...]`` non-negative fractions summing to 1 along ``axis``.
+      axis: the bin axis (static).
+
+    Returns:
+      ``fractions`` reduced over ``axis``.
+
+    Example:
+      >>> kl_to_uniform(jnp.array([0.5, 0.5, 0.0, 0.0]))  # log 4 - log 2
+      Array(0.6931472, dtype=float32)
+    """
+    p = jnp.asarray(fractions)
+    k = p.shape[axis]
+    return jnp.sum(jnp.where(p > 0, p * jnp.log(jnp.where(p > 0, p, 1.0) * k), 0.0), axis=axis)

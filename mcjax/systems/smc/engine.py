@@ -36,7 +36,7 @@ import jax
 import jax.numpy as jnp
 
 from mcjax.core.system import System
-from mcjax.metrics.modes import hill_numbers
+from mcjax.metrics.modes import hill_numbers, kl_to_uniform
 from mcjax.systems.smc.config import SMCConfig, SMCHParams
 from mcjax.systems.smc.resampling import resample
 
@@ -195,7 +195,7 @@ def particle_stats(config: SMCConfig, state: SMCState) -> dict[str, jax.Array]:
     hist = jnp.zeros(nb, jnp.float32).at[bins].add(w)
     h = hill_numbers(hist)
     p = hist / jnp.sum(hist)
-    rkl = jnp.sum(jnp.where(p > 0, p * jnp.log(jnp.where(p > 0, p, 1.0) * nb), 0.0))
+    rkl = kl_to_uniform(p)
     return {"D0": h[0], "D1": h[1], "D2": h[2], "ess_frac": ess(state.logw) / config.particles,
             "reverse_kl": rkl if config.model == "tempered" else jnp.float32(0.0),
             "loglik_err": state.loglik - state.kalman[2], "beta": state.beta,

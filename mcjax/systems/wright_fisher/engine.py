@@ -39,7 +39,7 @@ import jax
 import jax.numpy as jnp
 
 from mcjax.core.system import System
-from mcjax.metrics.modes import hill_numbers
+from mcjax.metrics.modes import hill_numbers, kl_to_uniform
 from mcjax.systems.wright_fisher.config import WFConfig, WFHParams
 
 __all__ = ["WFState", "make_system", "population_stats", "next_frequencies", "initial_counts",
@@ -159,12 +159,11 @@ def population_stats(counts: jax.Array) -> dict[str, jax.Array]:
     d = hill_numbers(pooled)
     p = pooled / jnp.sum(pooled)
     p_d = counts / jnp.sum(counts, axis=-1, keepdims=True)
-    k = counts.shape[-1]
     return {
         "D0": d[0], "D1": d[1], "D2": d[2],
         "heterozygosity": 1.0 - jnp.sum(p * p),
         "heterozygosity_within": jnp.mean(1.0 - jnp.sum(p_d * p_d, axis=-1)),
-        "reverse_kl": jnp.maximum(jnp.log(jnp.float32(k)) - jnp.log(d[1]), 0.0),
+        "reverse_kl": jnp.maximum(kl_to_uniform(p), 0.0),
         "fixed": d[0] == 1,
         "freqs": p,
     }
