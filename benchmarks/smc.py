@@ -95,13 +95,13 @@ def _target(k: int, sep: float, scale: float):
 
 def _stats(x, k: int, sep: float):
     """Modes covered and D_1 of each run's (equally weighted) particles ``[R, N]``."""
+    from mcjax.metrics import hill_numbers
+
     mus = (np.arange(k) - (k - 1) / 2) * sep
-    d0, d1 = [], []
-    for xs in np.asarray(x, np.float64):
-        p = np.bincount(np.abs(xs[:, None] - mus).argmin(1), minlength=k) / len(xs)
-        d0.append((p > 0).sum())
-        d1.append(np.exp(-np.sum(p[p > 0] * np.log(p[p > 0]))))
-    return np.asarray(d0, float), np.asarray(d1)
+    nearest = np.abs(np.asarray(x, np.float64)[..., None] - mus).argmin(-1)
+    counts = np.stack([np.bincount(row, minlength=k) for row in nearest])
+    d = np.asarray(hill_numbers(counts, qs=(0, 1)), np.float64)
+    return d[:, 0], d[:, 1]
 
 
 def smc_mcjax(seeds: int, n: int, k: int, sep: float, scale: float, moves: int, steps: int) -> dict:
