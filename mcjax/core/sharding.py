@@ -2,7 +2,8 @@
 
 The runs of a sweep lie on one axis, sharded over a 1-D device mesh ``("runs",)`` with
 ``NamedSharding``; the run count is padded to a multiple of the device count (padding runs are
-copies of the last run and are dropped afterwards). Across hosts, ``jax.distributed`` joins the
+copies of the last run and are dropped afterwards), and a sweep of fewer runs than devices takes
+one device per run (:func:`run_mesh`). Across hosts, ``jax.distributed`` joins the
 processes into one global mesh; every process holds the full (small) host inputs, builds its shards
 with ``jax.make_array_from_callback``, and results are gathered with ``process_allgather``.
 """

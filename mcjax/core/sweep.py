@@ -176,7 +176,8 @@ def run_sweep(
       progress: show one tqdm bar (on ``stream``, default stderr) for the whole sweep.
       max_chunks: the scan is cut into at most this many chunks per experiment.
       devices: devices whose 1-D mesh shards the run axis (default: all devices of all processes).
-        The run count is padded to a multiple of their number.
+        The run count is padded to a multiple of their number; an experiment of fewer runs than
+        devices (one process) uses the first of them, one per run.
       checkpoint_dir: write every experiment's state and history there at each chunk boundary.
       resume: continue from the checkpoints in ``checkpoint_dir`` (they must be from this very
         sweep); finished experiments are not run again. The result equals an uninterrupted sweep.
