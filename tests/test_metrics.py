@@ -465,3 +465,21 @@ def test_kl_to_uniform_axis_and_extremes():
     # one bin: log K; uniform: 0 (exactly: log(4 * 0.25) = log 1); two of four: log 2. float32 logs.
     np.testing.assert_allclose(kl, [math.log(4), 0.0, math.log(2)], atol=1e-6)
     np.testing.assert_allclose(np.asarray(_kl(p.T, axis=0)), kl, atol=1e-7)  # same sums, transposed
+
+
+def test_mode_histogram_mask_counts_only_the_masked_rows():
+    from mcjax.metrics import mode_histogram
+
+    means = np.asarray(RING.means)
+    # three points on mode 0, two on mode 3, one far away (not HQ); the mask drops a mode-0 and a
+    # mode-3 point and the far one: exact integer counts
+    x = np.stack([means[0], means[0], means[0], means[3], means[3], means[3] + 50.0]).astype(np.float32)
+    mask = np.array([True, True, False, True, False, False])
+    counts, hq = jax.jit(mode_histogram)(x, RING, mask)
+    want = np.zeros(RING.n_modes)
+    want[0], want[3] = 2, 1
+    np.testing.assert_array_equal(np.asarray(counts), want)
+    np.testing.assert_array_equal(np.asarray(hq), [True] * 5 + [False])  # hq ignores the mask
+    all_counts, _ = jax.jit(mode_histogram)(x, RING)
+    want[0], want[3] = 3, 2
+    np.testing.assert_array_equal(np.asarray(all_counts), want)

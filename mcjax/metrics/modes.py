@@ -50,20 +50,25 @@ class ModeStats(NamedTuple):
     mode_counts: jax.Array
 
 
-def mode_histogram(samples: jax.Array, target: Target) -> tuple[jax.Array, jax.Array]:
+def mode_histogram(samples: jax.Array, target: Target,
+                   mask: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
     """Counts of HQ samples per mode and the HQ mask.
 
     Args:
       samples: ``[n, *event_shape]`` finite samples.
       target: any :class:`~mcjax.targets.Target`.
+      mask: optional ``[n]`` bool: only samples with ``m_i`` count (e.g. the first ``M`` rows of
+        an array padded to a static size); ``None`` counts all.
 
     Returns:
-      ``(counts [K] float32, hq [n] bool)`` with ``counts_k = #{i : a(x_i) = k, s(x_i) < tau}``.
+      ``(counts [K] float32, hq [n] bool)`` with
+      ``counts_k = #{i : m_i, a(x_i) = k, s(x_i) < tau}``; ``hq`` ignores ``mask``.
     """
     idx, score = target.assign(samples)
     hq = score < target.hq_threshold
+    counted = hq if mask is None else hq & mask
     onehot = jax.nn.one_hot(idx, target.n_modes, dtype=jnp.float32)
-    counts = jnp.sum(onehot * hq[:, None].astype(jnp.float32), axis=0)
+    counts = jnp.sum(onehot * counted[:, None].astype(jnp.float32), axis=0)
     return counts, hq
 
 

@@ -59,7 +59,7 @@ def generation_step(cfg: Config, hp: HParams, truth: Any, m_max: int):
     """``(data [M_max, D], size, alpha, key) -> (stats dict, next_data [M_max, D])`` for one
     lineage: train a fresh GAN of ``cfg`` on ``EmpiricalTarget(data, size, alpha, truth)``,
     measure its generator against ``truth``, draw ``M_max`` points from it. Pure; vmap it."""
-    from mcjax.metrics import mode_stats
+    from mcjax.metrics import mode_histogram, mode_stats
     from mcjax.systems.gan.engine import make_trainer
 
     def step(data, size, alpha, key):
@@ -71,9 +71,7 @@ def generation_step(cfg: Config, hp: HParams, truth: Any, m_max: int):
         z = jax.random.normal(k_data, (m_max, cfg.latent_dim))
         nxt = trainer.generate(state.g_params, z).reshape((m_max,) + tuple(truth.event_shape))
         nxt = jnp.nan_to_num(nxt, nan=1e6, posinf=1e6, neginf=-1e6)  # a diverged run: no mode
-        idx, score = truth.assign(nxt)
-        in_data = (jnp.arange(m_max) < size) & (score < truth.hq_threshold)
-        seen = jnp.zeros(truth.n_modes, jnp.float32).at[idx].add(in_data.astype(jnp.float32))
+        seen, _ = mode_histogram(nxt, truth, mask=jnp.arange(m_max) < size)
         d = hill_numbers(stats["mode_counts"], (1, 2))
         out = {"modes_covered": stats["modes_covered"].astype(jnp.float32),
                "hq_fraction": stats["hq_fraction"], "reverse_kl": stats["reverse_kl"],
