@@ -313,8 +313,10 @@ def _sweep_mesh(devices, n_runs: int, ckpt: str | None) -> Mesh:
     (:func:`run_mesh`), unless the checkpoint to resume was padded for every device (written
     before meshes shrank to the run count), whose state then keeps its layout."""
     mesh = run_mesh(devices, n_runs)
+    if ckpt is None or not os.path.exists(ckpt):
+        return mesh
     full = run_mesh(devices)
-    if ckpt is None or mesh.size == full.size or not os.path.exists(ckpt):
+    if mesh.size == full.size:
         return mesh
     try:
         n_pad = read_meta(ckpt).get("n_pad")

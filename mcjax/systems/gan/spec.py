@@ -9,7 +9,6 @@ import dataclasses
 import itertools
 from typing import Any, ClassVar
 
-
 from mcjax._validation import ConfigError
 from mcjax.core.remedies import parse_sweep, value_labels
 from mcjax.core.run import register_spec
